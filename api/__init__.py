@@ -1,0 +1,1 @@
+"""FastAPI adapter: the HTTP face of the custody service."""

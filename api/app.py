@@ -1,0 +1,41 @@
+"""The application factory: no settings, engine or store is built at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import problems
+from api.context import AppContext, build_context
+from api.routers import cases, evidence, health, ledger
+from api.settings import Settings, load_settings
+
+ROUTERS = (health.router, cases.router, evidence.router, ledger.router)
+
+
+def create_app(settings: Settings | None = None, *, context: AppContext | None = None) -> FastAPI:
+    """Build the app; the database, store and keys are opened when it starts."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if context is None:
+            app.state.ctx = build_context(settings or load_settings())
+        yield
+        app.state.ctx.engine.dispose()
+
+    app = FastAPI(
+        title="Evidence custody",
+        version="0.1.0",
+        summary="Hash on intake, WORM storage, a Merkle-backed custody ledger.",
+        lifespan=lifespan,
+    )
+    if context is not None:
+        app.state.ctx = context
+    problems.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    logging.getLogger("custody").setLevel(logging.INFO)
+    return app

@@ -1,0 +1,138 @@
+"""Authorization at the adapter: every case-scoped request goes through custody.policy.
+
+A denial is itself a ledger entry (DESIGN §3.5), committed in its own transaction so that
+the refusal is recorded even though the request changes nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from custody import policy
+from custody.db import aware
+from custody.errors import PermissionDenied, UnknownCase
+from custody.ledger import Action, EntryDraft, utc_now
+from custody.ledger_store import append
+from custody.models import Account, Case, Grant
+
+
+def principal_of(account: Account) -> policy.Principal:
+    return policy.Principal(
+        account=account.name,
+        role=policy.parse_role(account.role),
+        department=account.department,
+        clearance=policy.parse_level(account.clearance),
+        active=account.active,
+    )
+
+
+def scope_of(case: Case) -> policy.CaseScope:
+    return policy.CaseScope(
+        number=case.number,
+        department=case.department,
+        classification=policy.parse_level(case.classification),
+    )
+
+
+def grants_of(session: Session, account: str, case: str | None = None) -> list[policy.Grant]:
+    query = select(Grant).where(Grant.account_name == account)
+    if case is not None:
+        query = query.where(Grant.case_number == case)
+    rows: Sequence[Grant] = session.execute(query).scalars().all()
+    return [
+        policy.Grant(
+            case=g.case_number,
+            account=g.account_name,
+            permissions=frozenset(
+                policy.parse_grant_permission(p) for p in g.permissions.split(",") if p
+            ),
+            granted_by=g.granted_by,
+            expires_at=aware(g.expires_at) if g.expires_at else None,
+            revoked=g.revoked_at is not None,
+        )
+        for g in rows
+    ]
+
+
+def record_denial(
+    session: Session,
+    account: Account,
+    action: policy.Action,
+    reason: str,
+    *,
+    case: str | None = None,
+    evidence: str | None = None,
+    purpose: str | None = None,
+) -> None:
+    session.rollback()
+    append(
+        session,
+        EntryDraft(
+            actor=account.name,
+            department=account.department,
+            action=Action.ACCESS_DENIED,
+            case=case,
+            evidence=evidence,
+            details={
+                "attempted": str(action),
+                "reason": reason,
+                **({"purpose": purpose} if purpose else {}),
+            },
+        ),
+    )
+    session.commit()
+
+
+def authorize(
+    session: Session,
+    account: Account,
+    action: policy.Action,
+    *,
+    case: Case | None = None,
+    evidence: str | None = None,
+    purpose: str | None = None,
+) -> policy.Decision:
+    """Allow or refuse (and record the refusal); raises PermissionDenied when refused."""
+    principal = principal_of(account)
+    grants = grants_of(session, account.name, case.number if case else None)
+    decision = policy.decide(
+        principal=principal,
+        action=action,
+        case=scope_of(case) if case else None,
+        grants=grants,
+        now=utc_now(),
+    )
+    if not decision.allowed:
+        record_denial(
+            session,
+            account,
+            action,
+            decision.reason,
+            case=case.number if case else None,
+            evidence=evidence,
+            purpose=purpose,
+        )
+        raise PermissionDenied(decision.reason, hide_existence=decision.hide_existence)
+    return decision
+
+
+def visible_case(session: Session, account: Account, number: str) -> Case:
+    """The case if it exists; UnknownCase otherwise (authorization is checked separately)."""
+    case = session.get(Case, number)
+    if case is None:
+        raise UnknownCase(f"case {number!r} does not exist; create it first or check the number")
+    return case
+
+
+def require_purpose(action: policy.Action, purpose: str | None) -> str | None:
+    if policy.purpose_required(action) and not (purpose and purpose.strip()):
+        from custody.errors import InputError
+
+        raise InputError(
+            f"{action} requires a stated purpose (the register of borrowing); "
+            "pass purpose=… (CLI: --purpose)"
+        )
+    return purpose.strip() if purpose else None

@@ -1,0 +1,91 @@
+"""One exception boundary: custody errors become RFC 9457 problem JSON with a stable type."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from custody import errors
+
+log = logging.getLogger("custody.api")
+
+PROBLEM_BASE = "urn:evidence-custody:problem:"
+
+STATUS: list[tuple[type[errors.CustodyError], int]] = [
+    (errors.UploadTooLarge, 413),
+    (errors.DigestMismatch, 422),
+    (errors.InvalidDigest, 422),
+    (errors.UploadAborted, 400),
+    (errors.InputError, 400),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.AuthenticationRequired, 401),
+    (errors.PermissionDenied, 403),
+    (errors.VerificationError, 422),
+    (errors.StorageUnavailable, 503),
+    (errors.StorageMisconfigured, 503),
+    (errors.ObjectMissing, 409),
+    (errors.RetentionActive, 409),
+    (errors.StorageError, 502),
+]
+
+
+def status_for(exc: errors.CustodyError) -> int:
+    for cls, status in STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+def problem(
+    status: int, code: str, title: str, detail: str, instance: str, **extra: Any
+) -> JSONResponse:
+    body = {
+        "type": PROBLEM_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        **extra,
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(errors.CustodyError)
+    async def _custody_error(request: Request, exc: errors.CustodyError) -> JSONResponse:
+        status = status_for(exc)
+        extra = {k: v for k, v in exc.extra.items() if k != "hide_existence"}
+        if isinstance(exc, errors.PermissionDenied) and exc.extra.get("hide_existence"):
+            # Do not reveal that the case exists to someone with no access to it.
+            return problem(
+                404,
+                errors.NotFound.code,
+                errors.NotFound.title,
+                "no such resource, or you have no access to it",
+                request.url.path,
+            )
+        if status >= 500:
+            log.warning("%s %s: %s", request.method, request.url.path, exc.message)
+        return problem(status, exc.code, exc.title, exc.message, request.url.path, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()
+        ]
+        summary = "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in details)
+        return problem(
+            422, "request-validation", "Invalid request", summary, request.url.path, errors=details
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        return problem(exc.status_code, code, str(exc.detail), str(exc.detail), request.url.path)

@@ -1,0 +1,103 @@
+"""Cases: create, list, get."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from sqlalchemy import func, select
+
+from api.authz import (
+    authorize,
+    grants_of,
+    principal_of,
+    record_denial,
+    scope_of,
+    visible_case,
+)
+from api.deps import AccountDep, SessionDep
+from api.schemas import CaseCreate, CasePublic
+from custody import policy
+from custody.db import aware
+from custody.errors import CaseExists, PermissionDenied
+from custody.ledger import Action, EntryDraft, utc_now
+from custody.ledger_store import append
+from custody.models import Case, Evidence
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+
+
+def _public(session: SessionDep, case: Case) -> CasePublic:
+    count = session.execute(
+        select(func.count()).select_from(Evidence).where(Evidence.case_number == case.number)
+    ).scalar_one()
+    return CasePublic(
+        number=case.number,
+        title=case.title,
+        department=case.department,
+        classification=case.classification,
+        created_at=aware(case.created_at),
+        created_by=case.created_by,
+        evidence_count=count,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CasePublic)
+def create_case(body: CaseCreate, session: SessionDep, account: AccountDep) -> CasePublic:
+    authorize(session, account, policy.Action.CASE_CREATE)
+    classification = policy.parse_level(body.classification)
+    department = body.department or account.department
+    refusal = None
+    if department != account.department:
+        refusal = f"cases are created in your own department ({account.department}), not {department}"
+    elif policy.parse_level(account.clearance) < classification:
+        refusal = (
+            f"your clearance {account.clearance} is below the classification {classification} "
+            "you asked for"
+        )
+    if refusal:
+        record_denial(session, account, policy.Action.CASE_CREATE, refusal, case=body.number)
+        raise PermissionDenied(refusal)
+    if session.get(Case, body.number) is not None:
+        raise CaseExists(f"case {body.number!r} already exists; choose another number")
+    case = Case(
+        number=body.number,
+        title=body.title,
+        department=department,
+        classification=str(classification),
+        created_at=utc_now(),
+        created_by=account.name,
+    )
+    session.add(case)
+    session.flush()
+    append(
+        session,
+        EntryDraft(
+            actor=account.name,
+            department=account.department,
+            action=Action.CASE_CREATED,
+            case=case.number,
+            details={"title": case.title, "classification": case.classification},
+        ),
+    )
+    session.commit()
+    return _public(session, case)
+
+
+@router.get("", response_model=list[CasePublic])
+def list_cases(session: SessionDep, account: AccountDep) -> list[CasePublic]:
+    authorize(session, account, policy.Action.CASE_LIST)
+    principal = principal_of(account)
+    grants = grants_of(session, account.name)
+    now = utc_now()
+    cases = session.execute(select(Case).order_by(Case.number)).scalars().all()
+    return [
+        _public(session, c)
+        for c in cases
+        if policy.can_view_case(principal, scope_of(c), grants, now)
+    ]
+
+
+@router.get("/{number}", response_model=CasePublic)
+def get_case(number: str, session: SessionDep, account: AccountDep) -> CasePublic:
+    case = visible_case(session, account, number)
+    authorize(session, account, policy.Action.CASE_VIEW, case=case)
+    return _public(session, case)

@@ -1,0 +1,1 @@
+"""Use cases of the service: each composes custody/ logic with the database and the store."""

@@ -1,0 +1,55 @@
+"""Service configuration from ``CUSTODY_*`` environment variables, built on demand.
+
+Nothing is read at import time: tests and the CLI build a Settings for each app.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="CUSTODY_", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    database_url: str | None = None  # default: SQLite file in the data dir
+    storage: Literal["local", "s3"] = "local"
+    s3_endpoint: str = "127.0.0.1:9000"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_bucket: str = "evidence"
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    s3_create_bucket: bool = False
+    s3_part_size: int = 16 * 1024 * 1024
+    s3_upload_threads: int = 4
+    retention_days: int = Field(default=3650, ge=1)
+    extra_digests: str = ""
+    max_upload_bytes: int = Field(default=1024**4, ge=0)
+    ledger_origin: str = "custody.example/ledger"
+    signing_key: Path | None = None  # default: <data_dir>/signing.key
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'custody.db').resolve()}"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.signing_key or self.data_dir / "signing.key"
+
+    @property
+    def admin_token_path(self) -> Path:
+        return self.data_dir / "admin.token"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, with explicit overrides (tests, CLI flags)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

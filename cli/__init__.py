@@ -1,0 +1,1 @@
+"""The ``custody`` command line: server, client-over-HTTP and offline commands."""

@@ -1,0 +1,239 @@
+"""``custody intake`` and ``custody evidence show|download|custody``."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from cli.client import ApiClient
+from cli.errors import CliError, ExitCode
+from cli.output import JsonOpt, boundary, emit_json, err, out
+from custody.digests import CHUNK_SIZE, MultiHasher, normalize_declared, parse_algorithms
+
+evidence_app = typer.Typer(help="Evidence items.", no_args_is_help=True)
+
+
+def progress_bar(disable: bool) -> Progress:
+    """A progress bar with throughput, on stderr so --json output stays clean."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=disable,
+        transient=True,
+    )
+
+
+def _hashing_body(
+    path: Path, hasher: MultiHasher, progress: Progress, task: Any
+) -> Iterator[bytes]:
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK_SIZE):
+            hasher.update(chunk)
+            progress.update(task, advance=len(chunk))
+            yield chunk
+
+
+def intake_one(
+    api: ApiClient,
+    path: Path,
+    metadata: dict[str, Any],
+    algorithms: tuple[str, ...],
+    progress: Progress,
+) -> dict[str, Any]:
+    size = path.stat().st_size
+    task = progress.add_task(path.name, total=size)
+    with MultiHasher(algorithms) as hasher:
+        evidence: dict[str, Any] = api.upload(
+            "/api/v1/evidence",
+            _hashing_body(path, hasher, progress, task),
+            params={"metadata": json.dumps(metadata, ensure_ascii=False)},
+            size=size,
+        ).json()
+        local = hasher.hexdigests()
+    progress.remove_task(task)
+    differences = [
+        {"algorithm": a, "local": v, "server": evidence["digests"].get(a)}
+        for a, v in local.items()
+        if evidence["digests"].get(a) != v
+    ]
+    if hasher.size != evidence["size"]:
+        differences.append({"algorithm": "size", "local": hasher.size, "server": evidence["size"]})
+    evidence["local_digests"] = local
+    evidence["differences"] = differences
+    return evidence
+
+
+def register(app: typer.Typer) -> None:
+    app.command("intake")(intake)
+    evidence_app.command("show")(show)
+    evidence_app.command("download")(download)
+    evidence_app.command("custody")(custody)
+
+
+@boundary
+def intake(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    case: Annotated[str, typer.Option(help="Case number.")],
+    sha256: Annotated[str | None, typer.Option(help="SHA-256 printed by the imager.")] = None,
+    md5: Annotated[str | None, typer.Option(help="MD5 printed by the imager.")] = None,
+    sha1: Annotated[str | None, typer.Option(help="SHA-1 printed by the imager.")] = None,
+    sm3: Annotated[str | None, typer.Option(help="SM3 printed by the imager.")] = None,
+    seal_no: Annotated[str | None, typer.Option(help="Seal number (封存编号).")] = None,
+    description: Annotated[str, typer.Option(help="What the item is.")] = "",
+    media: Annotated[
+        str | None, typer.Option(help='Media details as JSON, e.g. {"serial": "ZA1"}.')
+    ] = None,
+    algorithms: Annotated[
+        str, typer.Option(help="Extra digests to compute: md5,sha1,sm3.")
+    ] = "md5",
+    json_output: JsonOpt = False,
+) -> None:
+    """Upload evidence files: hashed locally while uploading, then compared with the server's."""
+    declared_raw = {"sha256": sha256, "md5": md5, "sha1": sha1, "sm3": sm3}
+    declared = {a: normalize_declared(a, v) for a, v in declared_raw.items() if v}
+    if declared and len(files) > 1:
+        raise CliError("declared digests apply to one file; intake files one by one", ExitCode.USAGE)
+    try:
+        media_obj = json.loads(media) if media else {}
+    except ValueError as e:
+        raise CliError(f"--media is not valid JSON: {e}", ExitCode.USAGE) from e
+    chosen = parse_algorithms([*algorithms.split(","), *declared])
+    results = []
+    failed = False
+    with ApiClient() as api, progress_bar(json_output) as progress:
+        for path in files:
+            metadata = {
+                "case": case,
+                "filename": path.name,
+                "description": description,
+                "seal_no": seal_no,
+                "media": media_obj,
+                "declared_digests": declared,
+                "algorithms": [a for a in chosen if a not in ("blake3", "sha256")],
+            }
+            evidence = intake_one(api, path, metadata, chosen, progress)
+            results.append(evidence)
+            failed = failed or bool(evidence["differences"])
+    if json_output:
+        emit_json(results[0] if len(results) == 1 else results)
+    else:
+        for ev in results:
+            status = "[red]MISMATCH[/red]" if ev["differences"] else "[green]OK[/green]"
+            out.print(f"{status} {ev['id']}  {ev['original_filename']}  {ev['size']} bytes")
+            for algo, value in sorted(ev["digests"].items()):
+                out.print(f"  {algo.upper():7} {value}")
+            for d in ev["differences"]:
+                out.print(
+                    f"  [red]FAIL:[/red] {d['algorithm']} local {d['local']} server {d['server']}"
+                )
+    if failed:
+        raise typer.Exit(int(ExitCode.INTEGRITY))
+
+
+@boundary
+def show(
+    evidence_id: Annotated[str, typer.Argument(help="Evidence id.")],
+    json_output: JsonOpt = False,
+) -> None:
+    """Show an evidence item's intake facts and current state (recorded as a view)."""
+    with ApiClient() as api:
+        ev = api.get(f"/api/v1/evidence/{evidence_id}").json()
+    if json_output:
+        emit_json(ev)
+        return
+    state = ev["state"]
+    rows = [
+        ("id", ev["id"]),
+        ("case", ev["case"]),
+        ("file", ev["original_filename"]),
+        ("size", f"{ev['size']} bytes"),
+        ("seal no", ev["seal_no"] or "-"),
+        ("description", ev["description"] or "-"),
+        ("intake", f"{ev['intake_time']} by {ev['technician']} ({ev['technician_department']})"),
+        ("stored", f"{ev['storage']}:{ev['object_key']} version {ev['object_version'] or '-'}"),
+        ("retained until", ev["retention_until"]),
+        ("custodian", f"{state['custodian']} ({state['custodian_department']})"),
+        ("status", state["status"]),
+        ("legal hold", "yes" if state["legal_hold"] else "no"),
+    ]
+    for k, v in rows:
+        out.print(f"{k:15} {v}", markup=False)
+    for algo, value in sorted(ev["digests"].items()):
+        out.print(f"{algo.upper():15} {value}", markup=False)
+
+
+@boundary
+def download(
+    evidence_id: Annotated[str, typer.Argument(help="Evidence id.")],
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write the content.")],
+    purpose: Annotated[str, typer.Option(help="Why you need it (recorded).")],
+    json_output: JsonOpt = False,
+) -> None:
+    """Download the content, checking its SHA-256 and BLAKE3 as it arrives."""
+    if out_path.exists():
+        raise CliError(f"{out_path} exists; choose a new file", ExitCode.USAGE)
+    tmp = out_path.with_name(out_path.name + ".part")
+    with ApiClient() as api, progress_bar(json_output) as progress:
+        with api.stream(
+            f"/api/v1/evidence/{evidence_id}/content", params={"purpose": purpose}
+        ) as response, MultiHasher() as hasher, tmp.open("wb") as f:
+            task = progress.add_task(out_path.name, total=int(response.headers["content-length"]))
+            for chunk in response.iter_bytes(CHUNK_SIZE):
+                hasher.update(chunk)
+                f.write(chunk)
+                progress.update(task, advance=len(chunk))
+            f.flush()
+            os.fsync(f.fileno())
+            expected = {
+                "sha256": response.headers.get("x-custody-sha256"),
+                "blake3": response.headers.get("x-custody-blake3"),
+            }
+            got = hasher.hexdigests()
+    bad = {a: (v, got[a]) for a, v in expected.items() if v != got[a]}
+    if bad:
+        tmp.unlink()
+        raise CliError(f"downloaded content does not match the recorded digests: {bad}", ExitCode.INTEGRITY)
+    tmp.rename(out_path)
+    result = {"file": str(out_path), "size": hasher.size, "digests": got}
+    if json_output:
+        emit_json(result)
+    else:
+        out.print(f"OK: {out_path} ({hasher.size} bytes) sha256 {got['sha256']}", markup=False)
+
+
+@boundary
+def custody(
+    evidence_id: Annotated[str, typer.Argument(help="Evidence id.")],
+    json_output: JsonOpt = False,
+) -> None:
+    """Show the custody history: who, when, what, why."""
+    with ApiClient() as api:
+        history = api.get(f"/api/v1/evidence/{evidence_id}/custody").json()
+    if json_output:
+        emit_json(history)
+        return
+    for e in history["entries"]:
+        entry = e["entry"]
+        why = entry["details"].get("purpose") or entry["details"].get("reason") or ""
+        out.print(
+            f"{entry['seq']:>6} {entry['time']} {entry['actor']} ({entry['department']}) "
+            f"{entry['action']} {why}",
+            markup=False,
+        )

@@ -1,0 +1,95 @@
+"""The ``custody`` command: server commands, client commands over HTTP, offline checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli import cases, evidence, ledger
+from cli.output import JsonOpt, boundary, emit_json, out
+from custody.digests import SUPPORTED, hash_file, parse_algorithms
+
+app = typer.Typer(
+    name="custody",
+    help="Evidence integrity and chain of custody: intake, verify, prove.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(cases.app, name="case")
+app.add_typer(evidence.evidence_app, name="evidence")
+app.add_typer(ledger.app, name="ledger")
+evidence.register(app)
+
+
+@app.command()
+@boundary
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    json_output: JsonOpt = False,
+) -> None:
+    """Run the API server (configuration from CUSTODY_* variables)."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.settings import load_settings
+
+    settings = load_settings()
+    if json_output:
+        emit_json({"host": host, "port": port, "data_dir": str(settings.data_dir)})
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command()
+@boundary
+def init(json_output: JsonOpt = False) -> None:
+    """Create the database, signing key and administrator token without serving."""
+    from api.context import build_context
+    from api.settings import load_settings
+
+    settings = load_settings()
+    ctx = build_context(settings)
+    ctx.engine.dispose()
+    info = {
+        "data_dir": str(settings.data_dir),
+        "admin_token_file": str(settings.admin_token_path),
+        "verifier_key": ctx.signing_key.verifier().to_text(),
+    }
+    if json_output:
+        emit_json(info)
+    else:
+        for k, v in info.items():
+            out.print(f"{k}: {v}")
+
+
+@app.command("hash")
+@boundary
+def hash_command(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    algorithms: Annotated[
+        str,
+        typer.Option(help=f"Comma-separated algorithms; default all: {','.join(SUPPORTED)}."),
+    ] = ",".join(SUPPORTED),
+    json_output: JsonOpt = False,
+) -> None:
+    """Hash files offline: every digest in one pass. Prints 'ALGO  HEX  FILE' lines."""
+    chosen = parse_algorithms(algorithms)
+    results = []
+    for path in files:
+        digests = hash_file(path, chosen)
+        results.append({"file": str(path), "size": digests.size, "digests": digests.digests})
+        if not json_output:
+            for algo in chosen:
+                out.print(f"{algo.upper()}  {digests.digests[algo]}  {path}")
+    if json_output:
+        emit_json(results)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Evidence custody: the pure domain core (hashing, ledger, Merkle proofs, checkpoints, policy)."""

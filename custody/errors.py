@@ -1,0 +1,190 @@
+"""One exception hierarchy for the whole project.
+
+Every error carries a stable machine-readable ``code`` (used as the problem-JSON ``type``
+suffix and by the CLI) and a human message that says what was wrong and what to do.
+Adapters (api/, storage/, cli/) map these to HTTP statuses and exit codes; nothing here
+knows about HTTP.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class CustodyError(Exception):
+    """Base of every error this project raises on purpose."""
+
+    code: ClassVar[str] = "custody-error"
+    title: ClassVar[str] = "Custody error"
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra: dict[str, Any] = extra
+
+    def diagnostics(self) -> str:
+        """A human explanation, as sigstore-python's errors give."""
+        return self.message
+
+
+# --- bad input (nothing was changed) -------------------------------------------------
+
+
+class InputError(CustodyError):
+    """The request or command was malformed; nothing was changed."""
+
+    code = "invalid-input"
+    title = "Invalid input"
+
+
+class MalformedMetadata(InputError):
+    code = "malformed-metadata"
+    title = "Malformed metadata"
+
+
+class InvalidDigest(InputError):
+    code = "invalid-digest"
+    title = "Invalid declared digest"
+
+
+class UnknownAlgorithm(InputError):
+    code = "unknown-algorithm"
+    title = "Unknown digest algorithm"
+
+
+class MissingFile(InputError):
+    code = "missing-file"
+    title = "No file in the request"
+
+
+class UploadTooLarge(InputError):
+    code = "upload-too-large"
+    title = "Upload too large"
+
+
+class UploadAborted(InputError):
+    code = "upload-aborted"
+    title = "Upload aborted"
+
+
+class DigestMismatch(InputError):
+    """A digest declared by the imaging tool differs from the one computed on intake."""
+
+    code = "digest-mismatch"
+    title = "Declared digest does not match the content"
+
+
+class NotFound(CustodyError):
+    code = "not-found"
+    title = "Not found"
+
+
+class UnknownCase(NotFound):
+    code = "unknown-case"
+    title = "Unknown case"
+
+
+class UnknownEvidence(NotFound):
+    code = "unknown-evidence"
+    title = "Unknown evidence"
+
+
+class UnknownAccount(NotFound):
+    code = "unknown-account"
+    title = "Unknown account"
+
+
+class Conflict(CustodyError):
+    code = "conflict"
+    title = "Conflict"
+
+
+class CaseExists(Conflict):
+    code = "case-exists"
+    title = "Case already exists"
+
+
+class InvalidState(Conflict):
+    """The action is not possible in the evidence's current state (e.g. disposal under hold)."""
+
+    code = "invalid-state"
+    title = "Action not possible in the current state"
+
+
+# --- who may do what ------------------------------------------------------------------
+
+
+class AuthenticationRequired(CustodyError):
+    code = "authentication-required"
+    title = "Authentication required"
+
+
+class PermissionDenied(CustodyError):
+    code = "permission-denied"
+    title = "Permission denied"
+
+
+# --- verification (integrity problems found) ----------------------------------------
+
+
+class VerificationError(CustodyError):
+    """An integrity check failed: the data does not prove what it claims."""
+
+    code = "verification-failed"
+    title = "Verification failed"
+
+
+class ProofError(VerificationError):
+    code = "invalid-proof"
+    title = "Invalid Merkle proof"
+
+
+class CheckpointError(VerificationError):
+    code = "invalid-checkpoint"
+    title = "Invalid checkpoint or signature"
+
+
+class LedgerIntegrityError(VerificationError):
+    """The ledger's hash chain or Merkle tree does not hold; ``seq`` names the first bad entry."""
+
+    code = "ledger-integrity"
+    title = "Ledger integrity failure"
+
+    def __init__(self, message: str, *, seq: int | None = None, **extra: Any) -> None:
+        super().__init__(message, seq=seq, **extra)
+        self.seq = seq
+
+
+class BundleError(VerificationError):
+    code = "bundle-invalid"
+    title = "Court bundle failed verification"
+
+
+# --- storage ----------------------------------------------------------------------------
+
+
+class StorageError(CustodyError):
+    code = "storage-error"
+    title = "Storage error"
+
+
+class StorageUnavailable(StorageError):
+    code = "storage-unavailable"
+    title = "Storage unavailable"
+
+
+class ObjectMissing(StorageError):
+    code = "object-missing"
+    title = "Stored object missing"
+
+
+class RetentionActive(StorageError):
+    """Deletion or shortening refused because the object is still under retention or hold."""
+
+    code = "retention-active"
+    title = "Object is under retention"
+
+
+class StorageMisconfigured(StorageError):
+    code = "storage-misconfigured"
+    title = "Storage is not configured safely"

@@ -1,0 +1,167 @@
+"""Ledger entries and the hash chain: how an entry is built, encoded, hashed and checked.
+
+Each entry is a JSON object canonicalized with RFC 8785; its hash is the RFC 9162 leaf hash
+SHA-256(0x00 || canonical bytes), and ``prev`` carries the hash of the entry before it, so
+the chain proves order and the Merkle tree over the same hashes proves inclusion and
+append-only growth. Persistence lives elsewhere (custody.ledger_store); this module is pure.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from custody.canonical import canonical_json
+from custody.errors import LedgerIntegrityError
+from custody.merkle import leaf_hash
+
+GENESIS_PREV = "0" * 64
+ENTRY_FIELDS = ("seq", "time", "actor", "department", "action", "case", "evidence", "details", "prev")
+
+
+class Action(StrEnum):
+    """Every kind of touch the ledger records."""
+
+    CASE_CREATED = "case.created"
+    INTAKE = "evidence.intake"
+    INTAKE_REFUSED = "evidence.intake_refused"
+    VIEW = "evidence.view"
+    DOWNLOAD = "evidence.download"
+    VERIFICATION = "evidence.verification"
+    TRANSFER_STARTED = "custody.transfer_started"
+    TRANSFER_ACCEPTED = "custody.transfer_accepted"
+    EXPORT = "case.export"
+    LEGAL_HOLD_SET = "evidence.legal_hold_set"
+    LEGAL_HOLD_CLEARED = "evidence.legal_hold_cleared"
+    DISPOSAL_REQUESTED = "evidence.disposal_requested"
+    DISPOSAL_APPROVED = "evidence.disposal_approved"
+    DISPOSED = "evidence.disposed"
+    ACCESS_DENIED = "access.denied"
+    ACCOUNT_CREATED = "account.created"
+    TOKEN_ISSUED = "account.token_issued"
+    TOKEN_REVOKED = "account.token_revoked"
+    ACCOUNT_DEACTIVATED = "account.deactivated"
+    GRANT_CREATED = "grant.created"
+    GRANT_REVOKED = "grant.revoked"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def rfc3339(moment: datetime) -> str:
+    """RFC 3339 UTC with microseconds and a ``Z``: one spelling for every timestamp we hash."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EntryDraft:
+    """What a caller wants recorded; the ledger adds ``seq``, ``time`` and ``prev``."""
+
+    actor: str
+    department: str
+    action: Action | str
+    case: str | None = None
+    evidence: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SealedEntry:
+    """An entry as stored: its canonical bytes and their leaf hash."""
+
+    seq: int
+    canonical: bytes
+    hash: bytes
+
+    @property
+    def hash_hex(self) -> str:
+        return self.hash.hex()
+
+    def value(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.canonical)
+        return parsed
+
+
+def seal_entry(draft: EntryDraft, *, seq: int, prev: str, time: datetime) -> SealedEntry:
+    """Build entry ``seq`` after the entry whose hash is ``prev``."""
+    value = {
+        "seq": seq,
+        "time": rfc3339(time),
+        "actor": draft.actor,
+        "department": draft.department,
+        "action": str(draft.action),
+        "case": draft.case,
+        "evidence": draft.evidence,
+        "details": dict(draft.details),
+        "prev": prev,
+    }
+    canonical = canonical_json(value)
+    return SealedEntry(seq=seq, canonical=canonical, hash=leaf_hash(canonical))
+
+
+def check_entry(canonical: bytes, *, expected_seq: int, expected_prev: str) -> bytes:
+    """Check one stored entry against its position in the chain; return its leaf hash.
+
+    Raises LedgerIntegrityError naming the seq when the bytes are not canonical JSON, the
+    seq is out of place, or ``prev`` does not link to the previous entry.
+    """
+    try:
+        value = json.loads(canonical)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise LedgerIntegrityError(
+            f"entry {expected_seq} is not valid JSON: {e}", seq=expected_seq
+        ) from e
+    if not isinstance(value, dict):
+        raise LedgerIntegrityError(f"entry {expected_seq} is not a JSON object", seq=expected_seq)
+    missing = [f for f in ENTRY_FIELDS if f not in value]
+    if missing:
+        raise LedgerIntegrityError(
+            f"entry {expected_seq} lacks field(s) {', '.join(missing)}", seq=expected_seq
+        )
+    if canonical_json(value) != canonical:
+        raise LedgerIntegrityError(
+            f"entry {expected_seq} is not in RFC 8785 canonical form", seq=expected_seq
+        )
+    if value["seq"] != expected_seq:
+        raise LedgerIntegrityError(
+            f"entry at position {expected_seq} carries seq {value['seq']}: "
+            "entries were deleted, inserted or reordered",
+            seq=expected_seq,
+        )
+    if value["prev"] != expected_prev:
+        raise LedgerIntegrityError(
+            f"entry {expected_seq} has prev {value['prev']} but entry {expected_seq - 1} "
+            f"hashes to {expected_prev}: the chain is broken here",
+            seq=expected_seq,
+        )
+    return leaf_hash(canonical)
+
+
+def verify_chain(
+    entries: Iterable[tuple[int, bytes]], *, start_seq: int = 0, start_prev: str = GENESIS_PREV
+) -> list[bytes]:
+    """Walk ``(seq, canonical)`` pairs in order; return their leaf hashes or name the first bad seq."""
+    hashes: list[bytes] = []
+    prev = start_prev
+    expected = start_seq
+    for seq, canonical in entries:
+        if seq != expected:
+            raise LedgerIntegrityError(
+                f"expected entry {expected} next but got {seq}: entries are missing or out of order",
+                seq=expected,
+            )
+        h = check_entry(canonical, expected_seq=expected, expected_prev=prev)
+        hashes.append(h)
+        prev = h.hex()
+        expected += 1
+    return hashes
+
+
+def entries_for(values: Iterable[Mapping[str, Any]], evidence_id: str) -> list[Mapping[str, Any]]:
+    """The entries that concern one evidence item, in ledger order."""
+    return [v for v in values if v.get("evidence") == evidence_id]

@@ -1,0 +1,184 @@
+"""The ledger in the database: appends in one order, Merkle nodes, proofs and checkpoints.
+
+Each append locks the single ``ledger_head`` row (``SELECT … FOR UPDATE`` on PostgreSQL;
+SQLite transactions already begin IMMEDIATE), so every writer — thread, process or API
+replica — takes the next ``seq`` in one linear order. The append stores the entry, its leaf
+and the complete-subtree nodes it completes; roots and proofs at any size are then
+computed from O(log n) stored nodes, never from all leaves.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from custody import merkle
+from custody.checkpoint import Checkpoint as SignedCheckpointBody
+from custody.checkpoint import SigningKey, sign_checkpoint
+from custody.errors import InputError, LedgerIntegrityError
+from custody.ledger import EntryDraft, SealedEntry, seal_entry, utc_now
+from custody.models import Checkpoint, LedgerEntry, LedgerHead, LedgerNode
+
+MAX_PAGE = 1000
+
+
+def _node_source(session: Session) -> merkle.SubtreeSource:
+    cache: dict[tuple[int, int], bytes] = {}
+
+    def source(level: int, index: int) -> bytes:
+        key = (level, index)
+        if key not in cache:
+            node = session.get(LedgerNode, key)
+            if node is None:
+                raise LedgerIntegrityError(
+                    f"Merkle node (level {level}, index {index}) is missing from the database",
+                    seq=index << level,
+                )
+            cache[key] = node.hash
+        return cache[key]
+
+    return source
+
+
+def append(session: Session, draft: EntryDraft, *, time: datetime | None = None) -> SealedEntry:
+    """Append one entry inside the caller's transaction; the caller commits."""
+    head = session.execute(
+        select(LedgerHead).where(LedgerHead.id == 1).with_for_update()
+    ).scalar_one()
+    seq = head.size
+    moment = time or utc_now()
+    sealed = seal_entry(draft, seq=seq, prev=head.last_hash, time=moment)
+    session.add(
+        LedgerEntry(
+            seq=seq,
+            entry_hash=sealed.hash_hex,
+            canonical=sealed.canonical,
+            action=str(draft.action),
+            case_number=draft.case,
+            evidence_id=draft.evidence,
+            actor=draft.actor,
+            recorded_at=moment,
+        )
+    )
+    for level, idx, digest in merkle.completed_nodes(seq, sealed.hash, _node_source(session)):
+        session.add(LedgerNode(level=level, idx=idx, hash=digest))
+    head.size = seq + 1
+    head.last_hash = sealed.hash_hex
+    session.add(head)
+    session.flush()
+    return sealed
+
+
+def size(session: Session) -> int:
+    return int(session.execute(select(LedgerHead.size).where(LedgerHead.id == 1)).scalar_one())
+
+
+def _check_size(session: Session, n: int, what: str) -> None:
+    current = size(session)
+    if n < 0 or n > current:
+        raise InputError(f"{what} {n} is outside the ledger (size {current})")
+
+
+def root(session: Session, tree_size: int) -> bytes:
+    _check_size(session, tree_size, "tree size")
+    return merkle.root(tree_size, _node_source(session))
+
+
+def inclusion_proof(session: Session, index: int, tree_size: int) -> list[bytes]:
+    _check_size(session, tree_size, "tree size")
+    if not 0 <= index < tree_size:
+        raise InputError(f"leaf index {index} must be below the tree size {tree_size}")
+    return merkle.inclusion_proof(index, tree_size, _node_source(session))
+
+
+def consistency_proof(session: Session, first: int, second: int) -> list[bytes]:
+    _check_size(session, second, "second size")
+    if not 0 < first <= second:
+        raise InputError(f"consistency needs 0 < first <= second, got {first} and {second}")
+    return merkle.consistency_proof(first, second, _node_source(session))
+
+
+def entries(session: Session, start: int, end: int) -> Sequence[LedgerEntry]:
+    """Entries with ``start <= seq < end`` (at most MAX_PAGE), as stored."""
+    if start < 0 or end < start:
+        raise InputError(f"invalid range start={start} end={end}")
+    end = min(end, start + MAX_PAGE)
+    return (
+        session.execute(
+            select(LedgerEntry)
+            .where(LedgerEntry.seq >= start, LedgerEntry.seq < end)
+            .order_by(LedgerEntry.seq)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def entries_of_evidence(session: Session, evidence_id: str) -> Sequence[LedgerEntry]:
+    return (
+        session.execute(
+            select(LedgerEntry)
+            .where(LedgerEntry.evidence_id == evidence_id)
+            .order_by(LedgerEntry.seq)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def entries_of_case(session: Session, case_number: str) -> Sequence[LedgerEntry]:
+    return (
+        session.execute(
+            select(LedgerEntry)
+            .where(LedgerEntry.case_number == case_number)
+            .order_by(LedgerEntry.seq)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def entry_at(session: Session, seq: int) -> LedgerEntry | None:
+    return session.get(LedgerEntry, seq)
+
+
+def checkpoint_at(session: Session, tree_size: int) -> Checkpoint | None:
+    return session.get(Checkpoint, tree_size)
+
+
+def latest_checkpoint(session: Session) -> Checkpoint | None:
+    return session.execute(
+        select(Checkpoint).order_by(Checkpoint.size.desc()).limit(1)  # type: ignore[attr-defined]
+    ).scalar_one_or_none()
+
+
+def sign_current(session: Session, key: SigningKey, origin: str) -> Checkpoint:
+    """Return a signed checkpoint at the current size, signing and persisting one if needed.
+
+    Persisting every checkpoint lets anyone later ask for a consistency proof from any
+    checkpoint they were ever given.
+    """
+    n = size(session)
+    existing = checkpoint_at(session, n)
+    if existing is not None:
+        return existing
+    digest = merkle.root(n, _node_source(session))
+    note = sign_checkpoint(SignedCheckpointBody(origin=origin, size=n, root=digest), key)
+    row = Checkpoint(size=n, root=digest.hex(), note=note, created_at=utc_now())
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # another request signed the same size first
+        found = checkpoint_at(session, n)
+        assert found is not None
+        return found
+    return row
+
+
+def b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode("ascii")

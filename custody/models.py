@@ -1,0 +1,129 @@
+"""The project's data model (SQLModel tables). Pure modules never import this.
+
+Evidence rows hold only the facts fixed at intake; what changes later (custodian, legal
+hold, status) is derived from ledger entries. The ledger tables (entries, nodes,
+checkpoints) are append-only: database triggers refuse UPDATE and DELETE on them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, LargeBinary, Text
+from sqlmodel import Field, SQLModel
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "cases"
+
+    number: str = Field(primary_key=True, max_length=128)
+    title: str = Field(max_length=500)
+    department: str = Field(max_length=128, index=True)
+    classification: str = Field(default="internal", max_length=32)
+    created_at: datetime
+    created_by: str = Field(max_length=128)
+
+
+class Evidence(SQLModel, table=True):
+    __tablename__ = "evidence"
+
+    id: str = Field(primary_key=True, max_length=36)
+    case_number: str = Field(foreign_key="cases.number", index=True, max_length=128)
+    original_filename: str = Field(sa_column=Column(Text, nullable=False))
+    content_type: str = Field(max_length=255)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    seal_no: str | None = Field(default=None, max_length=128)
+    media: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    size: int
+    digests: str = Field(sa_column=Column(Text, nullable=False))  # JSON {"blake3": …}
+    declared_digests: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    object_key: str = Field(max_length=255, index=True)
+    object_version: str | None = Field(default=None, max_length=255)
+    storage_backend: str = Field(max_length=16)
+    intake_time: datetime
+    technician: str = Field(max_length=128)
+    technician_department: str = Field(max_length=128)
+    retention_until: datetime
+    intake_seq: int
+
+
+class LedgerEntry(SQLModel, table=True):
+    __tablename__ = "ledger_entries"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    entry_hash: str = Field(max_length=64, unique=True)
+    canonical: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    action: str = Field(max_length=64, index=True)
+    case_number: str | None = Field(default=None, max_length=128, index=True)
+    evidence_id: str | None = Field(default=None, max_length=36, index=True)
+    actor: str = Field(max_length=128, index=True)
+    recorded_at: datetime
+
+
+class LedgerNode(SQLModel, table=True):
+    """A complete Merkle subtree: leaves [idx·2^level, (idx+1)·2^level)."""
+
+    __tablename__ = "ledger_nodes"
+
+    level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    idx: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class LedgerHead(SQLModel, table=True):
+    """One row, locked by every append so that all writers take one order."""
+
+    __tablename__ = "ledger_head"
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    size: int = 0
+    last_hash: str = Field(default="0" * 64, max_length=64)
+
+
+class Checkpoint(SQLModel, table=True):
+    __tablename__ = "ledger_checkpoints"
+
+    size: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    root: str = Field(max_length=64)
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "accounts"
+
+    name: str = Field(primary_key=True, max_length=128)
+    display_name: str = Field(max_length=255)
+    role: str = Field(max_length=32)
+    department: str = Field(max_length=128, index=True)
+    clearance: str = Field(max_length=32)
+    active: bool = True
+    created_at: datetime
+    created_by: str = Field(max_length=128)
+
+
+class ApiToken(SQLModel, table=True):
+    """Only the SHA-256 of a token is stored; the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: str = Field(primary_key=True, max_length=32)
+    account_name: str = Field(foreign_key="accounts.name", index=True, max_length=128)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class Grant(SQLModel, table=True):
+    __tablename__ = "grants"
+
+    id: str = Field(primary_key=True, max_length=36)
+    case_number: str = Field(foreign_key="cases.number", index=True, max_length=128)
+    account_name: str = Field(foreign_key="accounts.name", index=True, max_length=128)
+    permissions: str = Field(max_length=128)  # comma-separated: view,verify,download,export
+    granted_by: str = Field(max_length=128)
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    revoked_by: str | None = Field(default=None, max_length=128)

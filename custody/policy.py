@@ -1,0 +1,561 @@
+"""Who may do what: roles, clearances and case grants, as pure decisions.
+
+The confidentiality regime asks for one account per person or department, graded query and
+download permissions, classification levels 秘密/机密/绝密, a register of every borrowing and
+destruction only after registration and a second person's approval. Defence lawyers and
+courts must see exactly the cases they are granted and nothing else. This module turns that
+into one function, :func:`decide`, which the service calls before every action and whose
+:class:`Decision` (allowed or not, and why) it writes to the custody ledger.
+
+A request is allowed only when all of these hold:
+
+1. the account is active;
+2. its role permits the action (:data:`ROLE_PERMISSIONS`);
+3. for a case-scoped action, the account's department owns the case, or a live grant for
+   this account and case covers the action (:data:`GRANT_COVERS`). Defence lawyers and
+   judges reach cases *only* through grants, never through a department string that happens
+   to match. Intake, transfers, legal holds and disposal requests cannot be granted: they
+   need ownership. Administrators approve disposals across departments (the approval is a
+   procedural second signature), so ``evidence.dispose.approve`` skips this condition for them;
+4. for a case-scoped action, the account's clearance is at least the case's classification
+   (administrators are not exempt).
+
+The two-person rule for destruction follows from the roles themselves: only case-owning
+technicians may request a disposal and only administrators may approve one, so the
+requester and the approver are always different accounts.
+
+Every live grant lets its holder see the case (``case.view``/``evidence.view``): the grant
+permissions are graded, and one cannot verify or download what one may not see. ``verify``,
+``download`` and ``export`` are covered only where the grant names them.
+
+404 or 403 (``Decision.hide_existence``): a denial must not tell an outsider that a case
+exists. If the account has no way to see the case at all — :func:`can_view_case` is false
+because its role cannot view cases, it neither owns the case nor holds a live grant for it,
+its clearance is below the case's classification, or the account is inactive — the denial is
+answered as 404 (``hide_existence=True``), exactly as for a case number that does not exist.
+If the account can see the case but this particular action is refused (a defence lawyer
+with a view-only grant asking to download, an investigator asking to download from their
+own department's case), the answer is 403. Denials of actions that are not case-scoped are
+always 403. The precise ``reason`` is for the ledger; when ``hide_existence`` is true the
+caller must be shown :attr:`Decision.public_reason` instead, because the reason may name the
+case's classification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import TypeVar
+
+from custody.errors import InputError, PermissionDenied
+
+__all__ = [
+    "CASE_SCOPED",
+    "GRANT_COVERS",
+    "GRANT_ONLY_ROLES",
+    "ROLE_PERMISSIONS",
+    "Action",
+    "CaseScope",
+    "Decision",
+    "Grant",
+    "GrantPermission",
+    "Level",
+    "Principal",
+    "Role",
+    "can_view_case",
+    "decide",
+    "parse_grant_permission",
+    "parse_level",
+    "parse_role",
+    "purpose_required",
+    "require",
+]
+
+
+class Level(StrEnum):
+    """Clearance of an account and classification of a case, on one ordered scale.
+
+    Levels compare by rank (``Level.SECRET < Level.TOP_SECRET``), never alphabetically;
+    comparing with a plain string raises TypeError rather than silently ordering by spelling.
+    """
+
+    PUBLIC = "public"
+    INTERNAL = "internal"
+    SECRET = "secret"  # 秘密 (a level, not a password)  # noqa: S105
+    CONFIDENTIAL = "confidential"  # 机密
+    TOP_SECRET = "top_secret"  # 绝密  # noqa: S105
+
+    @property
+    def rank(self) -> int:
+        """Position on the scale: public is 0, top_secret is 4."""
+        return _LEVEL_RANK[self]
+
+    def _other_rank(self, other: object) -> int:
+        if not isinstance(other, Level):
+            raise TypeError(f"cannot compare Level with {type(other).__name__}; parse it first")
+        return other.rank
+
+    def __lt__(self, other: object) -> bool:
+        return self.rank < self._other_rank(other)
+
+    def __le__(self, other: object) -> bool:
+        return self.rank <= self._other_rank(other)
+
+    def __gt__(self, other: object) -> bool:
+        return self.rank > self._other_rank(other)
+
+    def __ge__(self, other: object) -> bool:
+        return self.rank >= self._other_rank(other)
+
+
+_LEVEL_RANK: Mapping[Level, int] = MappingProxyType({level: i for i, level in enumerate(Level)})
+
+_LEVEL_ALIASES: Mapping[str, Level] = MappingProxyType(
+    {
+        "公开": Level.PUBLIC,
+        "内部": Level.INTERNAL,
+        "秘密": Level.SECRET,
+        "机密": Level.CONFIDENTIAL,
+        "绝密": Level.TOP_SECRET,
+    }
+)
+
+
+class Role(StrEnum):
+    """What an account is for; one role per account (one account per person or department)."""
+
+    ADMIN = "admin"
+    TECHNICIAN = "technician"
+    INVESTIGATOR = "investigator"
+    PROSECUTOR = "prosecutor"
+    DEFENSE = "defense"
+    JUDGE = "judge"
+    AUDITOR = "auditor"
+
+
+class Action(StrEnum):
+    """Everything the service lets an account attempt; each attempt is decided and logged."""
+
+    # not case-scoped
+    ACCOUNT_MANAGE = "account.manage"
+    GRANT_MANAGE = "grant.manage"
+    KEYS_MANAGE = "keys.manage"
+    LEDGER_READ = "ledger.read"
+    LEDGER_CHECKPOINT = "ledger.checkpoint"
+    CASE_CREATE = "case.create"
+    CASE_LIST = "case.list"
+    TRANSFER_LIST = "transfer.list"
+    # case-scoped
+    CASE_VIEW = "case.view"
+    EVIDENCE_VIEW = "evidence.view"
+    EVIDENCE_INTAKE = "evidence.intake"
+    EVIDENCE_DOWNLOAD = "evidence.download"
+    EVIDENCE_VERIFY = "evidence.verify"
+    EVIDENCE_EXPORT = "evidence.export"
+    EVIDENCE_TRANSFER = "evidence.transfer"
+    EVIDENCE_TRANSFER_ACCEPT = "evidence.transfer.accept"
+    EVIDENCE_LEGAL_HOLD = "evidence.legal_hold"
+    EVIDENCE_DISPOSE_REQUEST = "evidence.dispose.request"
+    EVIDENCE_DISPOSE_APPROVE = "evidence.dispose.approve"
+
+    @property
+    def case_scoped(self) -> bool:
+        """True when the action concerns one case and so needs a :class:`CaseScope`."""
+        return self in CASE_SCOPED
+
+
+class GrantPermission(StrEnum):
+    """What a case grant may name; ``view`` is the least, and every live grant implies it."""
+
+    VIEW = "view"
+    VERIFY = "verify"
+    DOWNLOAD = "download"
+    EXPORT = "export"
+
+
+CASE_SCOPED: frozenset[Action] = frozenset(
+    {
+        Action.CASE_VIEW,
+        Action.EVIDENCE_VIEW,
+        Action.EVIDENCE_INTAKE,
+        Action.EVIDENCE_DOWNLOAD,
+        Action.EVIDENCE_VERIFY,
+        Action.EVIDENCE_EXPORT,
+        Action.EVIDENCE_TRANSFER,
+        Action.EVIDENCE_TRANSFER_ACCEPT,
+        Action.EVIDENCE_LEGAL_HOLD,
+        Action.EVIDENCE_DISPOSE_REQUEST,
+        Action.EVIDENCE_DISPOSE_APPROVE,
+    }
+)
+"""Actions on one case: they need ownership or a grant, and clearance."""
+
+GRANT_COVERS: Mapping[Action, GrantPermission] = MappingProxyType(
+    {
+        Action.CASE_VIEW: GrantPermission.VIEW,
+        Action.EVIDENCE_VIEW: GrantPermission.VIEW,
+        Action.EVIDENCE_VERIFY: GrantPermission.VERIFY,
+        Action.EVIDENCE_DOWNLOAD: GrantPermission.DOWNLOAD,
+        Action.EVIDENCE_EXPORT: GrantPermission.EXPORT,
+    }
+)
+"""The grant permission that covers a case-scoped action; absent actions need ownership."""
+
+GRANT_ONLY_ROLES: frozenset[Role] = frozenset({Role.DEFENSE, Role.JUDGE})
+"""Roles that reach a case only through a grant, whatever their department string says."""
+
+_READ_CASE = frozenset(
+    {
+        Action.CASE_LIST,
+        Action.CASE_VIEW,
+        Action.EVIDENCE_VIEW,
+        Action.EVIDENCE_VERIFY,
+        Action.EVIDENCE_DOWNLOAD,
+        Action.EVIDENCE_EXPORT,
+        Action.LEDGER_CHECKPOINT,
+    }
+)
+
+ROLE_PERMISSIONS: Mapping[Role, frozenset[Action]] = MappingProxyType(
+    {
+        # Administrators manage accounts, never evidence; they are the second signature
+        # on a disposal and nothing more.
+        Role.ADMIN: frozenset(
+            {
+                Action.ACCOUNT_MANAGE,
+                Action.GRANT_MANAGE,
+                Action.KEYS_MANAGE,
+                Action.LEDGER_READ,
+                Action.LEDGER_CHECKPOINT,
+                Action.TRANSFER_LIST,
+                Action.EVIDENCE_DISPOSE_APPROVE,
+            }
+        ),
+        Role.TECHNICIAN: frozenset(
+            {
+                Action.CASE_CREATE,
+                Action.CASE_LIST,
+                Action.CASE_VIEW,
+                Action.EVIDENCE_VIEW,
+                Action.EVIDENCE_INTAKE,
+                Action.EVIDENCE_VERIFY,
+                Action.EVIDENCE_DOWNLOAD,
+                Action.EVIDENCE_TRANSFER,
+                Action.EVIDENCE_TRANSFER_ACCEPT,
+                Action.EVIDENCE_LEGAL_HOLD,
+                Action.EVIDENCE_DISPOSE_REQUEST,
+                Action.EVIDENCE_EXPORT,
+                Action.LEDGER_CHECKPOINT,
+                Action.TRANSFER_LIST,
+            }
+        ),
+        Role.INVESTIGATOR: frozenset(
+            {
+                Action.CASE_CREATE,
+                Action.CASE_LIST,
+                Action.CASE_VIEW,
+                Action.EVIDENCE_VIEW,
+                Action.EVIDENCE_TRANSFER,
+                Action.EVIDENCE_TRANSFER_ACCEPT,
+                Action.LEDGER_CHECKPOINT,
+                Action.TRANSFER_LIST,
+            }
+        ),
+        Role.PROSECUTOR: _READ_CASE | {Action.EVIDENCE_LEGAL_HOLD, Action.TRANSFER_LIST},
+        Role.DEFENSE: _READ_CASE,
+        Role.JUDGE: _READ_CASE,
+        # Auditors read the whole ledger (hashes and metadata), never evidence content.
+        Role.AUDITOR: frozenset(
+            {Action.LEDGER_READ, Action.LEDGER_CHECKPOINT, Action.CASE_LIST, Action.TRANSFER_LIST}
+        ),
+    }
+)
+"""What each role may attempt at all; ownership, grants and clearance narrow it further."""
+
+_PURPOSE_REQUIRED = frozenset({Action.EVIDENCE_DOWNLOAD, Action.EVIDENCE_EXPORT})
+
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _choose(enum: type[_E], value: str, what: str) -> _E:
+    key = value.strip().lower().replace("-", "_").replace(" ", "_")
+    try:
+        return enum(key)
+    except ValueError:
+        choices = ", ".join(member.value for member in enum)
+        raise InputError(f"unknown {what} {value!r}; choose one of: {choices}") from None
+
+
+def parse_level(value: str) -> Level:
+    """Parse a clearance or classification from a user ("secret", "top-secret", "绝密")."""
+    alias = _LEVEL_ALIASES.get(value.strip())
+    if alias is not None:
+        return alias
+    try:
+        return _choose(Level, value, "level")
+    except InputError as e:
+        raise InputError(f"{e.message} (or 公开, 内部, 秘密, 机密, 绝密)") from None
+
+
+def parse_role(value: str) -> Role:
+    """Parse a role name from a user, raising InputError that lists the choices."""
+    return _choose(Role, value, "role")
+
+
+def parse_grant_permission(value: str) -> GrantPermission:
+    """Parse a grant permission from a user, raising InputError that lists the choices."""
+    return _choose(GrantPermission, value, "grant permission")
+
+
+def _require_aware(value: datetime, what: str) -> None:
+    # Naive and aware datetimes cannot be compared; fail at the boundary, not mid-decision.
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware (UTC), got naive {value.isoformat()}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Principal:
+    """The authenticated account asking: its name, role, department and clearance."""
+
+    account: str
+    role: Role
+    department: str
+    clearance: Level
+    active: bool
+
+    def __post_init__(self) -> None:
+        # Accept the plain strings a database row holds, but never an unknown value.
+        object.__setattr__(self, "role", Role(self.role))
+        object.__setattr__(self, "clearance", Level(self.clearance))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseScope:
+    """The case an action concerns: its number, owning department and classification."""
+
+    number: str
+    department: str
+    classification: Level
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "classification", Level(self.classification))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Grant:
+    """One case opened to one account (a defence lawyer, a court, another office)."""
+
+    case: str
+    account: str
+    permissions: frozenset[GrantPermission]
+    granted_by: str
+    expires_at: datetime | None = None
+    revoked: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "permissions", frozenset(GrantPermission(p) for p in self.permissions)
+        )
+        if self.expires_at is not None:
+            _require_aware(self.expires_at, "Grant.expires_at")
+
+    def is_live(self, now: datetime) -> bool:
+        """Not revoked and not expired; a grant expiring exactly at ``now`` is over."""
+        return not self.revoked and (self.expires_at is None or self.expires_at > now)
+
+    def covers(self, permission: GrantPermission) -> bool:
+        """Whether the grant names ``permission``; every grant implies ``view``."""
+        return permission is GrantPermission.VIEW or permission in self.permissions
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision:
+    """The outcome of :func:`decide`, with a reason fit for the ledger.
+
+    ``grant`` is the grant that allowed the action, if one did, so the borrowing register
+    can name it.
+    """
+
+    allowed: bool
+    action: Action
+    reason: str
+    hide_existence: bool = False
+    case: str | None = None
+    grant: Grant | None = None
+
+    @property
+    def public_reason(self) -> str:
+        """What to tell the caller: a plain not-found when the case must stay hidden."""
+        if self.hide_existence:
+            return f"case {self.case} not found"
+        return self.reason
+
+
+def _allowed_roles(action: Action) -> str:
+    roles = [role.value for role in Role if action in ROLE_PERMISSIONS[role]]
+    return ", ".join(roles) if roles else "none"
+
+
+def _grant_note(mine: list[Grant], live: list[Grant], now: datetime) -> str:
+    """Say why the account's own grants for this case did not help."""
+    if live:
+        named = sorted({p.value for g in live for p in g.permissions} | {"view"})
+        return f" (its live grant covers only {', '.join(named)})"
+    notes = []
+    for g in mine:
+        if g.revoked:
+            notes.append(f"the grant by {g.granted_by!r} was revoked")
+        elif g.expires_at is not None and g.expires_at <= now:
+            notes.append(f"the grant by {g.granted_by!r} expired at {g.expires_at.isoformat()}")
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
+def _scope(
+    principal: Principal, action: Action, case: CaseScope, grants: tuple[Grant, ...], now: datetime
+) -> tuple[bool, str, Grant | None]:
+    """Condition 3: ownership or a covering live grant. Returns (ok, reason, grant used)."""
+    if principal.role is Role.ADMIN and action is Action.EVIDENCE_DISPOSE_APPROVE:
+        return True, "administrators approve disposals across departments", None
+    grant_only = principal.role in GRANT_ONLY_ROLES
+    if not grant_only and principal.department == case.department:
+        return True, f"department {principal.department!r} owns case {case.number}", None
+    needed = GRANT_COVERS.get(action)
+    mine = [g for g in grants if g.account == principal.account and g.case == case.number]
+    live = [g for g in mine if g.is_live(now)]
+    if needed is not None:
+        for g in live:
+            if g.covers(needed):
+                return True, f"live grant by {g.granted_by!r} covers {needed.value!r}", g
+    if grant_only:
+        head = f"role {principal.role.value} reaches cases only through a grant"
+    else:
+        head = f"account's department {principal.department!r} does not own case {case.number}"
+    if needed is None:
+        return (
+            False,
+            f"{head}, and {action.value} needs department ownership (no grant can cover it); "
+            f"ask case {case.number}'s department to do it",
+            None,
+        )
+    return (
+        False,
+        f"{head} and no live grant covers {needed.value!r}{_grant_note(mine, live, now)}; "
+        f"ask case {case.number}'s department for a grant of {needed.value!r}",
+        None,
+    )
+
+
+def _evaluate(
+    principal: Principal,
+    action: Action,
+    case: CaseScope | None,
+    grants: tuple[Grant, ...],
+    now: datetime,
+) -> tuple[bool, str, Grant | None]:
+    """All conditions in order; the reason names the first that failed."""
+    if not principal.active:
+        return (
+            False,
+            f"account {principal.account!r} is inactive; ask an administrator to reactivate it",
+            None,
+        )
+    if action not in ROLE_PERMISSIONS[principal.role]:
+        return (
+            False,
+            f"role {principal.role.value} may not {action.value} "
+            f"(roles that may: {_allowed_roles(action)})",
+            None,
+        )
+    if case is None:
+        return True, f"role {principal.role.value} may {action.value}", None
+    ok, reason, grant = _scope(principal, action, case, grants, now)
+    if not ok:
+        return False, reason, None
+    if principal.clearance < case.classification:
+        return (
+            False,
+            f"clearance {principal.clearance.value} is below the case's classification "
+            f"{case.classification.value}; an account cleared for "
+            f"{case.classification.value} must do this",
+            None,
+        )
+    return True, f"role {principal.role.value} may {action.value}: {reason}", grant
+
+
+def decide(
+    *,
+    principal: Principal,
+    action: Action,
+    case: CaseScope | None,
+    grants: Iterable[Grant] = (),
+    now: datetime,
+) -> Decision:
+    """Decide one request; see the module docstring for the conditions and the 404 rule.
+
+    ``grants`` may hold grants of other accounts and cases; only this account's grants for
+    this case count. A case-scoped action without a case is a programming error (ValueError);
+    an action that is not case-scoped ignores ``case``.
+    """
+    action = Action(action)
+    _require_aware(now, "now")
+    if action not in CASE_SCOPED:
+        case = None
+    elif case is None:
+        raise ValueError(f"{action.value} is case-scoped: decide() needs the case")
+    grants = tuple(grants)
+    allowed, reason, grant = _evaluate(principal, action, case, grants, now)
+    hide = (
+        not allowed
+        and case is not None
+        and not _evaluate(principal, Action.CASE_VIEW, case, grants, now)[0]
+    )
+    return Decision(
+        allowed=allowed,
+        action=action,
+        reason=reason,
+        hide_existence=hide,
+        case=case.number if case is not None else None,
+        grant=grant,
+    )
+
+
+def can_view_case(
+    principal: Principal, case: CaseScope, grants: Iterable[Grant], now: datetime
+) -> bool:
+    """Whether the case may appear to this account at all (the filter for case listings)."""
+    decision = decide(
+        principal=principal, action=Action.CASE_VIEW, case=case, grants=grants, now=now
+    )
+    return decision.allowed
+
+
+def require(
+    *,
+    principal: Principal,
+    action: Action,
+    case: CaseScope | None,
+    grants: Iterable[Grant] = (),
+    now: datetime,
+) -> Decision:
+    """Like :func:`decide`, but raise PermissionDenied when the request is refused.
+
+    The exception carries ``hide_existence`` (answer 404, not 403) and ``public_message``
+    (what the caller may be told) in its ``extra``; its message is the full reason.
+    """
+    decision = decide(principal=principal, action=action, case=case, grants=grants, now=now)
+    if not decision.allowed:
+        raise PermissionDenied(
+            decision.reason,
+            hide_existence=decision.hide_existence,
+            public_message=decision.public_reason,
+        )
+    return decision
+
+
+def purpose_required(action: Action) -> bool:
+    """True where the borrowing register needs a stated purpose: downloads and exports."""
+    return Action(action) in _PURPOSE_REQUIRED

@@ -1,0 +1,87 @@
+"""The ObjectStore protocol every backend implements, and the values it returns.
+
+The service hashes each upload exactly once: a backend reads the stream, feeds every chunk
+to the caller's ``MultiHasher`` (which always includes BLAKE3), writes it to staging, and
+only then files it under its content address ``objects/blake3/ab/cd/<hex>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO, Protocol, runtime_checkable
+
+from custody.digests import MultiHasher
+
+CHUNK_SIZE = 1024 * 1024
+
+
+def content_key(blake3_hex: str) -> str:
+    """The content address of an object: ``objects/blake3/ab/cd/<hex>``."""
+    return f"objects/blake3/{blake3_hex[0:2]}/{blake3_hex[2:4]}/{blake3_hex}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredObject:
+    """What a put returns: where the bytes are, which version, how many, and all digests."""
+
+    key: str
+    version_id: str | None
+    size: int
+    digests: dict[str, str]
+    created: bool  # False when identical content was already stored
+
+
+@dataclass(frozen=True, kw_only=True)
+class LockState:
+    """The lock an object is under, as the store reports it."""
+
+    mode: str | None  # "COMPLIANCE", "GOVERNANCE", "LOCAL-WORM" or None
+    retain_until: datetime | None
+    legal_hold: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectInfo:
+    """What stat reports about one pinned version of an object."""
+
+    key: str
+    version_id: str | None
+    size: int
+    lock: LockState
+    latest_version_id: str | None  # the newest version under this key; differs => interference
+    versions: int  # how many versions exist under the key
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    """Immutable, content-addressed storage of evidence bytes."""
+
+    name: str
+
+    def check_ready(self) -> None:
+        """Raise StorageUnavailable / StorageMisconfigured unless the store is usable and locked."""
+
+    def put(
+        self, stream: BinaryIO, *, hasher: MultiHasher, max_bytes: int | None = None
+    ) -> StoredObject:
+        """Store the stream under its BLAKE3 address; identical content returns the existing object.
+
+        Raises UploadTooLarge past ``max_bytes`` and leaves nothing referenced behind.
+        """
+
+    def open(self, key: str, version_id: str | None) -> Iterator[bytes]:
+        """Yield the pinned version's bytes in chunks; ObjectMissing if it has gone."""
+
+    def stat(self, key: str, version_id: str | None) -> ObjectInfo:
+        """Report size, lock state and whether newer versions exist; ObjectMissing if gone."""
+
+    def set_retention(self, key: str, version_id: str | None, until: datetime) -> LockState:
+        """Apply or extend retention (COMPLIANCE where the backend supports it); never shorten."""
+
+    def set_legal_hold(self, key: str, version_id: str | None, on: bool) -> LockState:
+        """Set or clear a legal hold."""
+
+    def delete(self, key: str, version_id: str | None) -> None:
+        """Remove the content after disposal; RetentionActive while retained or held."""
