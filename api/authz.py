@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from custody import policy
 from custody.db import aware
@@ -38,9 +39,9 @@ def scope_of(case: Case) -> policy.CaseScope:
 
 
 def grants_of(session: Session, account: str, case: str | None = None) -> list[policy.Grant]:
-    query = select(Grant).where(Grant.account_name == account)
+    query = select(Grant).where(col(Grant.account_name) == account)
     if case is not None:
-        query = query.where(Grant.case_number == case)
+        query = query.where(col(Grant.case_number) == case)
     rows: Sequence[Grant] = session.execute(query).scalars().all()
     return [
         policy.Grant(

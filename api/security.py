@@ -8,13 +8,14 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from custody.db import aware
 from custody.errors import AuthenticationRequired
 from custody.ledger import utc_now
 from custody.models import Account, ApiToken
 
-TOKEN_PREFIX = "cst_"
+TOKEN_PREFIX = "cst_"  # noqa: S105 - a public prefix, not a secret
 
 
 def new_token() -> tuple[str, str, str]:
@@ -52,7 +53,7 @@ def authenticate(session: Session, token: str | None) -> Account:
             "(set CUSTODY_TOKEN for the CLI)"
         )
     row = session.execute(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(token))
+        select(ApiToken).where(col(ApiToken.token_hash) == hash_token(token))
     ).scalar_one_or_none()
     now = utc_now()
     if row is None or row.revoked_at is not None:

@@ -90,6 +90,7 @@ class MultipartIntakeReader(io.RawIOBase):
         self._headers: dict[str, bytes] = {}
         self._metadata = bytearray()
         self.metadata_seen = False
+        self.metadata_before_file = False
         self.file_seen = False
         self.file_done = False
         self.filename: str | None = None
@@ -131,6 +132,7 @@ class MultipartIntakeReader(io.RawIOBase):
             if self.file_seen:
                 raise MalformedMetadata("the request has more than one 'file' part; send one")
             self.file_seen = True
+            self.metadata_before_file = self.metadata_seen
             raw_name = options.get(b"filename")
             self.filename = raw_name.decode("utf-8", "replace") if raw_name is not None else None
             ctype = self._headers.get("content-type")

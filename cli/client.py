@@ -91,8 +91,10 @@ def raise_for_problem(response: httpx.Response) -> None:
     status = response.status_code
     if status >= 500:
         code = ExitCode.UNAVAILABLE
-    elif kind in {"digest-mismatch"} or kind.startswith("verification") or kind.startswith(
-        "ledger-integrity"
+    elif (
+        kind in {"digest-mismatch"}
+        or kind.startswith("verification")
+        or kind.startswith("ledger-integrity")
     ):
         code = ExitCode.INTEGRITY
     else:

@@ -109,7 +109,9 @@ def intake(
     declared_raw = {"sha256": sha256, "md5": md5, "sha1": sha1, "sm3": sm3}
     declared = {a: normalize_declared(a, v) for a, v in declared_raw.items() if v}
     if declared and len(files) > 1:
-        raise CliError("declared digests apply to one file; intake files one by one", ExitCode.USAGE)
+        raise CliError(
+            "declared digests apply to one file; intake files one by one", ExitCode.USAGE
+        )
     try:
         media_obj = json.loads(media) if media else {}
     except ValueError as e:
@@ -190,26 +192,33 @@ def download(
     if out_path.exists():
         raise CliError(f"{out_path} exists; choose a new file", ExitCode.USAGE)
     tmp = out_path.with_name(out_path.name + ".part")
-    with ApiClient() as api, progress_bar(json_output) as progress:
-        with api.stream(
+    with (
+        ApiClient() as api,
+        progress_bar(json_output) as progress,
+        api.stream(
             f"/api/v1/evidence/{evidence_id}/content", params={"purpose": purpose}
-        ) as response, MultiHasher() as hasher, tmp.open("wb") as f:
-            task = progress.add_task(out_path.name, total=int(response.headers["content-length"]))
-            for chunk in response.iter_bytes(CHUNK_SIZE):
-                hasher.update(chunk)
-                f.write(chunk)
-                progress.update(task, advance=len(chunk))
-            f.flush()
-            os.fsync(f.fileno())
-            expected = {
-                "sha256": response.headers.get("x-custody-sha256"),
-                "blake3": response.headers.get("x-custody-blake3"),
-            }
-            got = hasher.hexdigests()
+        ) as response,
+        MultiHasher() as hasher,
+        tmp.open("wb") as f,
+    ):
+        task = progress.add_task(out_path.name, total=int(response.headers["content-length"]))
+        for chunk in response.iter_bytes(CHUNK_SIZE):
+            hasher.update(chunk)
+            f.write(chunk)
+            progress.update(task, advance=len(chunk))
+        f.flush()
+        os.fsync(f.fileno())
+        expected = {
+            "sha256": response.headers.get("x-custody-sha256"),
+            "blake3": response.headers.get("x-custody-blake3"),
+        }
+        got = hasher.hexdigests()
     bad = {a: (v, got[a]) for a, v in expected.items() if v != got[a]}
     if bad:
         tmp.unlink()
-        raise CliError(f"downloaded content does not match the recorded digests: {bad}", ExitCode.INTEGRITY)
+        raise CliError(
+            f"downloaded content does not match the recorded digests: {bad}", ExitCode.INTEGRITY
+        )
     tmp.rename(out_path)
     result = {"file": str(out_path), "size": hasher.size, "digests": got}
     if json_output:

@@ -152,7 +152,10 @@ def consistency(
     from custody.merkle import parse_consistency_proof
 
     if trusted_key is None:
-        raise CliError("--trusted-key is required: a consistency proof is only as good as the key", ExitCode.USAGE)
+        raise CliError(
+            "--trusted-key is required: a consistency proof is only as good as the key",
+            ExitCode.USAGE,
+        )
     key = load_key(trusted_key)
     old_cp = read_checkpoint(old, key)
     new_cp = read_checkpoint(new, key)

@@ -20,7 +20,17 @@ from custody.errors import LedgerIntegrityError
 from custody.merkle import leaf_hash
 
 GENESIS_PREV = "0" * 64
-ENTRY_FIELDS = ("seq", "time", "actor", "department", "action", "case", "evidence", "details", "prev")
+ENTRY_FIELDS = (
+    "seq",
+    "time",
+    "actor",
+    "department",
+    "action",
+    "case",
+    "evidence",
+    "details",
+    "prev",
+)
 
 
 class Action(StrEnum):
@@ -42,8 +52,8 @@ class Action(StrEnum):
     DISPOSED = "evidence.disposed"
     ACCESS_DENIED = "access.denied"
     ACCOUNT_CREATED = "account.created"
-    TOKEN_ISSUED = "account.token_issued"
-    TOKEN_REVOKED = "account.token_revoked"
+    TOKEN_ISSUED = "account.token_issued"  # noqa: S105
+    TOKEN_REVOKED = "account.token_revoked"  # noqa: S105
     ACCOUNT_DEACTIVATED = "account.deactivated"
     GRANT_CREATED = "grant.created"
     GRANT_REVOKED = "grant.revoked"
@@ -145,14 +155,15 @@ def check_entry(canonical: bytes, *, expected_seq: int, expected_prev: str) -> b
 def verify_chain(
     entries: Iterable[tuple[int, bytes]], *, start_seq: int = 0, start_prev: str = GENESIS_PREV
 ) -> list[bytes]:
-    """Walk ``(seq, canonical)`` pairs in order; return their leaf hashes or name the first bad seq."""
+    """Walk ``(seq, canonical)`` pairs in order; return leaf hashes or name the first bad seq."""
     hashes: list[bytes] = []
     prev = start_prev
     expected = start_seq
     for seq, canonical in entries:
         if seq != expected:
             raise LedgerIntegrityError(
-                f"expected entry {expected} next but got {seq}: entries are missing or out of order",
+                f"expected entry {expected} next but got {seq}: "
+                "entries are missing or out of order",
                 seq=expected,
             )
         h = check_entry(canonical, expected_seq=expected, expected_prev=prev)

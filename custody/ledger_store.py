@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from custody import merkle
 from custody.checkpoint import Checkpoint as SignedCheckpointBody
@@ -48,7 +49,7 @@ def _node_source(session: Session) -> merkle.SubtreeSource:
 def append(session: Session, draft: EntryDraft, *, time: datetime | None = None) -> SealedEntry:
     """Append one entry inside the caller's transaction; the caller commits."""
     head = session.execute(
-        select(LedgerHead).where(LedgerHead.id == 1).with_for_update()
+        select(LedgerHead).where(col(LedgerHead.id) == 1).with_for_update()
     ).scalar_one()
     seq = head.size
     moment = time or utc_now()
@@ -75,7 +76,9 @@ def append(session: Session, draft: EntryDraft, *, time: datetime | None = None)
 
 
 def size(session: Session) -> int:
-    return int(session.execute(select(LedgerHead.size).where(LedgerHead.id == 1)).scalar_one())
+    return int(
+        session.execute(select(col(LedgerHead.size)).where(col(LedgerHead.id) == 1)).scalar_one()
+    )
 
 
 def _check_size(session: Session, n: int, what: str) -> None:
@@ -111,8 +114,8 @@ def entries(session: Session, start: int, end: int) -> Sequence[LedgerEntry]:
     return (
         session.execute(
             select(LedgerEntry)
-            .where(LedgerEntry.seq >= start, LedgerEntry.seq < end)
-            .order_by(LedgerEntry.seq)
+            .where(col(LedgerEntry.seq) >= start, col(LedgerEntry.seq) < end)
+            .order_by(col(LedgerEntry.seq))
         )
         .scalars()
         .all()
@@ -123,8 +126,8 @@ def entries_of_evidence(session: Session, evidence_id: str) -> Sequence[LedgerEn
     return (
         session.execute(
             select(LedgerEntry)
-            .where(LedgerEntry.evidence_id == evidence_id)
-            .order_by(LedgerEntry.seq)
+            .where(col(LedgerEntry.evidence_id) == evidence_id)
+            .order_by(col(LedgerEntry.seq))
         )
         .scalars()
         .all()
@@ -135,8 +138,8 @@ def entries_of_case(session: Session, case_number: str) -> Sequence[LedgerEntry]
     return (
         session.execute(
             select(LedgerEntry)
-            .where(LedgerEntry.case_number == case_number)
-            .order_by(LedgerEntry.seq)
+            .where(col(LedgerEntry.case_number) == case_number)
+            .order_by(col(LedgerEntry.seq))
         )
         .scalars()
         .all()
@@ -153,7 +156,7 @@ def checkpoint_at(session: Session, tree_size: int) -> Checkpoint | None:
 
 def latest_checkpoint(session: Session) -> Checkpoint | None:
     return session.execute(
-        select(Checkpoint).order_by(Checkpoint.size.desc()).limit(1)  # type: ignore[attr-defined]
+        select(Checkpoint).order_by(col(Checkpoint.size).desc()).limit(1)
     ).scalar_one_or_none()
 
 

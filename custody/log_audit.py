@@ -90,6 +90,8 @@ def audit_log(
         leaves.append(leaf)
         prev = leaf.hex()
     if len(leaves) < checkpoint.size:
+        if chain_error is not None:
+            raise chain_error
         raise LedgerIntegrityError(
             f"the checkpoint covers {checkpoint.size} entries but only {len(leaves)} were "
             "returned: entries were deleted",
@@ -100,19 +102,21 @@ def audit_log(
         tree.append(leaf)
     root = tree.root(checkpoint.size)
     if root != checkpoint.root:
-        seq = None
+        bad: int | None = None
         if probe is not None and checkpoint.size > 0:
-            seq = _first_bad_by_bisection(leaves, checkpoint, probe)
-        if chain_error is not None and (seq is None or chain_error.seq is not None and chain_error.seq <= seq):
+            bad = _first_bad_by_bisection(leaves, checkpoint, probe)
+        if chain_error is not None and (
+            bad is None or (chain_error.seq is not None and chain_error.seq <= bad)
+        ):
             raise LedgerIntegrityError(
                 f"{chain_error.message}; and the entries do not hash to the signed root",
                 seq=chain_error.seq,
             )
-        where = f"; first entry that differs from the signed tree: {seq}" if seq is not None else ""
+        where = f"; first entry that differs from the signed tree: {bad}" if bad is not None else ""
         raise LedgerIntegrityError(
             f"the entries hash to root {root.hex()} but the signed checkpoint says "
             f"{checkpoint.root.hex()}: the ledger was altered{where}",
-            seq=seq,
+            seq=bad,
         )
     if chain_error is not None:
         raise chain_error
@@ -131,13 +135,8 @@ def audit_log(
             raise LedgerIntegrityError(
                 f"the ledger's first {earlier.size} entries no longer hash to the earlier "
                 "checkpoint's root: history was rewritten",
-                seq=_first_differing(tree, earlier),
             )
     return AuditResult(size=checkpoint.size, root=root, leaves=tuple(leaves))
-
-
-def _first_differing(tree: merkle.MemoryTree, earlier: Checkpoint) -> int | None:
-    return None
 
 
 def check_consistency(old: Checkpoint, new: Checkpoint, proof: Sequence[bytes]) -> None:
@@ -145,7 +144,9 @@ def check_consistency(old: Checkpoint, new: Checkpoint, proof: Sequence[bytes]) 
     if old.origin != new.origin:
         raise ProofError(f"checkpoints are for different logs: {old.origin!r} vs {new.origin!r}")
     if old.size > new.size:
-        raise ProofError(f"the first checkpoint ({old.size}) is larger than the second ({new.size})")
+        raise ProofError(
+            f"the first checkpoint ({old.size}) is larger than the second ({new.size})"
+        )
     if old.size == new.size:
         if old.root != new.root:
             raise ProofError(f"two different roots were signed for size {old.size}: a fork")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from api.authz import (
     authorize,
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
 def _public(session: SessionDep, case: Case) -> CasePublic:
     count = session.execute(
-        select(func.count()).select_from(Evidence).where(Evidence.case_number == case.number)
+        select(func.count()).select_from(Evidence).where(col(Evidence.case_number) == case.number)
     ).scalar_one()
     return CasePublic(
         number=case.number,
@@ -47,7 +48,9 @@ def create_case(body: CaseCreate, session: SessionDep, account: AccountDep) -> C
     department = body.department or account.department
     refusal = None
     if department != account.department:
-        refusal = f"cases are created in your own department ({account.department}), not {department}"
+        refusal = (
+            f"cases are created in your own department ({account.department}), not {department}"
+        )
     elif policy.parse_level(account.clearance) < classification:
         refusal = (
             f"your clearance {account.clearance} is below the classification {classification} "
@@ -88,7 +91,7 @@ def list_cases(session: SessionDep, account: AccountDep) -> list[CasePublic]:
     principal = principal_of(account)
     grants = grants_of(session, account.name)
     now = utc_now()
-    cases = session.execute(select(Case).order_by(Case.number)).scalars().all()
+    cases = session.execute(select(Case).order_by(col(Case.number))).scalars().all()
     return [
         _public(session, c)
         for c in cases

@@ -6,7 +6,7 @@ import base64
 import json
 import urllib.parse
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, BinaryIO, cast
 
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request, Response, status
@@ -92,7 +92,7 @@ async def intake(
     if content_type.startswith("multipart/form-data"):
         reader = MultipartIntakeReader(request.stream(), boundary_of(content_type))
         await anyio.to_thread.run_sync(reader.prepare)
-        if reader.metadata_bytes is None:
+        if reader.metadata_bytes is None or not reader.metadata_before_file:
             raise MalformedMetadata(
                 "the 'metadata' part must come before the 'file' part, so the intake can be "
                 "checked before any byte is stored"
@@ -107,7 +107,7 @@ async def intake(
             )
             raise
         stored = await anyio.to_thread.run_sync(
-            intake_service.store_content, ctx, prepared, reader
+            intake_service.store_content, ctx, prepared, cast(BinaryIO, reader)
         )
         await anyio.to_thread.run_sync(reader.finish)
         filename, file_type = reader.filename, reader.content_type
@@ -122,7 +122,9 @@ async def intake(
             )
             raise
         raw = RawBodyReader(request.stream())
-        stored = await anyio.to_thread.run_sync(intake_service.store_content, ctx, prepared, raw)
+        stored = await anyio.to_thread.run_sync(
+            intake_service.store_content, ctx, prepared, cast(BinaryIO, raw)
+        )
         filename = None
         file_type = content_type or None
     evidence_id = await run_in_threadpool(

@@ -35,7 +35,7 @@ def parse_metadata(raw: bytes | str | None) -> IntakeMetadata:
     """Parse and validate the metadata JSON; MalformedMetadata says exactly what is wrong."""
     if raw is None:
         raise MalformedMetadata(
-            "the intake has no metadata; send a JSON object with at least {\"case\": …}"
+            'the intake has no metadata; send a JSON object with at least {"case": …}'
         )
     obj = parse_json_object(raw, what="metadata")
     try:
@@ -45,7 +45,9 @@ def parse_metadata(raw: bytes | str | None) -> IntakeMetadata:
             f"{'.'.join(map(str, err['loc'])) or 'metadata'}: {err['msg']}" for err in e.errors()
         )
         raise MalformedMetadata(f"metadata is invalid: {problems}") from e
-    declared = {a.lower(): normalize_declared(a.lower(), v) for a, v in meta.declared_digests.items()}
+    declared = {
+        a.lower(): normalize_declared(a.lower(), v) for a, v in meta.declared_digests.items()
+    }
     return meta.model_copy(update={"declared_digests": declared})
 
 

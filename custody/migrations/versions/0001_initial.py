@@ -74,7 +74,11 @@ def upgrade() -> None:
         sa.Column("size", sa.BigInteger, nullable=False),
         sa.Column("last_hash", sa.String(64), nullable=False),
     )
-    op.execute(sa.text("INSERT INTO ledger_head (id, size, last_hash) VALUES (1, 0, :h)").bindparams(h="0" * 64))
+    op.execute(
+        sa.text("INSERT INTO ledger_head (id, size, last_hash) VALUES (1, 0, :h)").bindparams(
+            h="0" * 64
+        )
+    )
     op.create_table(
         "ledger_checkpoints",
         sa.Column("size", sa.BigInteger, primary_key=True, autoincrement=False),
@@ -97,7 +101,11 @@ def upgrade() -> None:
         "api_tokens",
         sa.Column("id", sa.String(32), primary_key=True),
         sa.Column(
-            "account_name", sa.String(128), sa.ForeignKey("accounts.name"), nullable=False, index=True
+            "account_name",
+            sa.String(128),
+            sa.ForeignKey("accounts.name"),
+            nullable=False,
+            index=True,
         ),
         sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
         sa.Column("created_at", TS, nullable=False),
@@ -111,7 +119,11 @@ def upgrade() -> None:
             "case_number", sa.String(128), sa.ForeignKey("cases.number"), nullable=False, index=True
         ),
         sa.Column(
-            "account_name", sa.String(128), sa.ForeignKey("accounts.name"), nullable=False, index=True
+            "account_name",
+            sa.String(128),
+            sa.ForeignKey("accounts.name"),
+            nullable=False,
+            index=True,
         ),
         sa.Column("permissions", sa.String(128), nullable=False),
         sa.Column("granted_by", sa.String(128), nullable=False),
