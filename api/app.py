@@ -10,10 +10,18 @@ from fastapi import FastAPI
 
 from api import problems
 from api.context import AppContext, build_context
-from api.routers import cases, evidence, health, ledger
+from api.routers import accounts, cases, custody_ops, evidence, grants, health, ledger
 from api.settings import Settings, load_settings
 
-ROUTERS = (health.router, cases.router, evidence.router, ledger.router)
+ROUTERS = (
+    health.router,
+    accounts.router,
+    cases.router,
+    grants.router,
+    evidence.router,
+    custody_ops.router,
+    ledger.router,
+)
 
 
 def create_app(settings: Settings | None = None, *, context: AppContext | None = None) -> FastAPI:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from api.authz import authorize
 from api.context import AppContext
 from api.security import authenticate
+from custody import policy
 from custody.models import Account
 
 bearer = HTTPBearer(auto_error=False, description="API token (custody account tokens)")
@@ -42,3 +44,24 @@ def current_account(
 
 
 AccountDep = Annotated[Account, Depends(current_account)]
+
+
+class Guard:
+    """The authorization dependency every route declares (a test checks that they all do).
+
+    Actions that are not case-scoped are decided here; case-scoped ones are decided in the
+    handler once the case is known (``api.authz.authorize``), so the guard only names them.
+    """
+
+    def __init__(self, action: policy.Action) -> None:
+        self.action = action
+
+    def __call__(self, ctx: ContextDep, account: AccountDep) -> Account:
+        if not self.action.case_scoped:
+            with ctx.session() as session:
+                authorize(session, account, self.action)
+        return account
+
+
+def guard(action: policy.Action) -> Any:
+    return Depends(Guard(action))

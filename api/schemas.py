@@ -126,3 +126,92 @@ class CustodyHistoryPublic(BaseModel):
     tree_size: int
     root: str
     entries: list[CustodyEntryPublic]
+
+
+class AccountCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._\-]{0,127}$")
+    display_name: str = Field(min_length=1, max_length=255)
+    role: str
+    department: str = Field(min_length=1, max_length=128)
+    clearance: str = "internal"
+    token_expires_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class AccountPublic(BaseModel):
+    name: str
+    display_name: str
+    role: str
+    department: str
+    clearance: str
+    active: bool
+    created_at: datetime
+    created_by: str
+
+
+class IssuedToken(BaseModel):
+    """The token is shown here once and never again; only its hash is stored."""
+
+    account: AccountPublic
+    token_id: str
+    token: str
+    expires_at: datetime | None
+
+
+class TokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    expires_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class GrantCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account: str
+    permissions: list[str] = Field(min_length=1)
+    expires_at: datetime | None = None
+    reason: str = Field(default="", max_length=2000)
+
+
+class GrantPublic(BaseModel):
+    id: str
+    case: str
+    account: str
+    permissions: list[str]
+    granted_by: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    revoked_by: str | None
+
+
+class TransferCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: str
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class TransferPublic(BaseModel):
+    transfer_id: str
+    evidence: str
+    case: str
+    from_account: str
+    to_account: str
+    reason: str
+    started_at: str
+    age_seconds: int
+
+
+class ReasonBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class LegalHoldBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    on: bool
+    reason: str = Field(min_length=1, max_length=2000)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli import cases, evidence, ledger
+from cli import accounts, cases, custody_cmds, evidence, ledger
 from cli.output import JsonOpt, boundary, emit_json, out
 from custody.digests import SUPPORTED, hash_file, parse_algorithms
 
@@ -20,6 +20,11 @@ app = typer.Typer(
 app.add_typer(cases.app, name="case")
 app.add_typer(evidence.evidence_app, name="evidence")
 app.add_typer(ledger.app, name="ledger")
+app.add_typer(accounts.account_app, name="account")
+app.add_typer(accounts.grant_app, name="grant")
+app.add_typer(custody_cmds.transfer_app, name="transfer")
+app.add_typer(custody_cmds.dispose_app, name="dispose")
+app.command("hold")(custody_cmds.hold)
 evidence.register(app)
 
 

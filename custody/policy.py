@@ -145,6 +145,7 @@ class Action(StrEnum):
     KEYS_MANAGE = "keys.manage"
     LEDGER_READ = "ledger.read"
     LEDGER_CHECKPOINT = "ledger.checkpoint"
+    WHOAMI = "account.whoami"
     CASE_CREATE = "case.create"
     CASE_LIST = "case.list"
     TRANSFER_LIST = "transfer.list"
@@ -219,6 +220,9 @@ _READ_CASE = frozenset(
     }
 )
 
+_ANY_ROLE = frozenset({Action.WHOAMI})
+"""Every active account may ask who it is."""
+
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Action]] = MappingProxyType(
     {
         # Administrators manage accounts, never evidence; they are the second signature
@@ -273,6 +277,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Action]] = MappingProxyType(
         ),
     }
 )
+ROLE_PERMISSIONS = MappingProxyType({r: p | _ANY_ROLE for r, p in ROLE_PERMISSIONS.items()})
 """What each role may attempt at all; ownership, grants and clearance narrow it further."""
 
 _PURPOSE_REQUIRED = frozenset({Action.EVIDENCE_DOWNLOAD, Action.EVIDENCE_EXPORT})

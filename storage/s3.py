@@ -346,23 +346,29 @@ class S3ObjectLockStore:
     def _read_part(
         stream: BinaryIO, hasher: MultiHasher, size: int, max_bytes: int | None, done: int
     ) -> bytes:
-        """Read up to ``size`` bytes (less only at the end), hashing each chunk once."""
-        chunks: list[bytes] = []
+        """Read up to ``size`` bytes (less only at the end), hashing each piece once.
+
+        One ``read(size)`` normally returns the whole part into a single new buffer, which
+        is hashed and uploaded as it is: no copies (a join costs as much as the hashing).
+        """
+        pieces: list[bytes] = []
         got = 0
         while got < size:
-            chunk = stream.read(min(CHUNK_SIZE, size - got))
-            if not chunk:
+            piece = stream.read(size - got)
+            if not piece:
                 break
-            if max_bytes is not None and done + got + len(chunk) > max_bytes:
+            if max_bytes is not None and done + got + len(piece) > max_bytes:
                 raise UploadTooLarge(
                     f"upload exceeds the limit of {max_bytes} bytes "
                     "(CUSTODY_MAX_UPLOAD_BYTES); split the image or ask the "
                     "administrator to raise the limit"
                 )
-            hasher.update(chunk)
-            chunks.append(chunk)
-            got += len(chunk)
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            hasher.update(piece)
+            pieces.append(bytes(piece) if not isinstance(piece, bytes) else piece)
+            got += len(piece)
+        if len(pieces) == 1:
+            return pieces[0]
+        return b"".join(pieces)
 
     def put(
         self, stream: BinaryIO, *, hasher: MultiHasher, max_bytes: int | None = None

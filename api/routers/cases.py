@@ -14,7 +14,7 @@ from api.authz import (
     scope_of,
     visible_case,
 )
-from api.deps import AccountDep, SessionDep
+from api.deps import AccountDep, SessionDep, guard
 from api.schemas import CaseCreate, CasePublic
 from custody import policy
 from custody.db import aware
@@ -41,9 +41,13 @@ def _public(session: SessionDep, case: Case) -> CasePublic:
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=CasePublic)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CasePublic,
+    dependencies=[guard(policy.Action.CASE_CREATE)],
+)
 def create_case(body: CaseCreate, session: SessionDep, account: AccountDep) -> CasePublic:
-    authorize(session, account, policy.Action.CASE_CREATE)
     classification = policy.parse_level(body.classification)
     department = body.department or account.department
     refusal = None
@@ -85,9 +89,8 @@ def create_case(body: CaseCreate, session: SessionDep, account: AccountDep) -> C
     return _public(session, case)
 
 
-@router.get("", response_model=list[CasePublic])
+@router.get("", response_model=list[CasePublic], dependencies=[guard(policy.Action.CASE_LIST)])
 def list_cases(session: SessionDep, account: AccountDep) -> list[CasePublic]:
-    authorize(session, account, policy.Action.CASE_LIST)
     principal = principal_of(account)
     grants = grants_of(session, account.name)
     now = utc_now()
@@ -99,7 +102,7 @@ def list_cases(session: SessionDep, account: AccountDep) -> list[CasePublic]:
     ]
 
 
-@router.get("/{number}", response_model=CasePublic)
+@router.get("/{number}", response_model=CasePublic, dependencies=[guard(policy.Action.CASE_VIEW)])
 def get_case(number: str, session: SessionDep, account: AccountDep) -> CasePublic:
     case = visible_case(session, account, number)
     authorize(session, account, policy.Action.CASE_VIEW, case=case)

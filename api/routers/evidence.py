@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from api.authz import authorize, require_purpose, visible_case
-from api.deps import AccountDep, ContextDep, SessionDep
+from api.deps import AccountDep, ContextDep, SessionDep, guard
 from api.schemas import (
     CustodyEntryPublic,
     CustodyHistoryPublic,
@@ -61,6 +61,7 @@ def _check_length(request: Request, limit: int) -> None:
     status_code=status.HTTP_201_CREATED,
     response_model=EvidencePublic,
     description=INTAKE_DOC,
+    dependencies=[guard(policy.Action.EVIDENCE_INTAKE)],
     openapi_extra={
         "requestBody": {
             "content": {
@@ -167,7 +168,11 @@ def _record(
     session.commit()
 
 
-@router.get("/{evidence_id}", response_model=EvidencePublic)
+@router.get(
+    "/{evidence_id}",
+    response_model=EvidencePublic,
+    dependencies=[guard(policy.Action.EVIDENCE_VIEW)],
+)
 def show_evidence(
     evidence_id: str,
     session: SessionDep,
@@ -196,7 +201,11 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(base)}"
 
 
-@router.get("/{evidence_id}/content", response_class=StreamingResponse)
+@router.get(
+    "/{evidence_id}/content",
+    response_class=StreamingResponse,
+    dependencies=[guard(policy.Action.EVIDENCE_DOWNLOAD)],
+)
 def download(
     evidence_id: str,
     ctx: ContextDep,
@@ -237,7 +246,11 @@ def download(
     return StreamingResponse(chunks, media_type=row.content_type, headers=headers)
 
 
-@router.get("/{evidence_id}/custody", response_model=CustodyHistoryPublic)
+@router.get(
+    "/{evidence_id}/custody",
+    response_model=CustodyHistoryPublic,
+    dependencies=[guard(policy.Action.EVIDENCE_VIEW)],
+)
 def custody_history(
     evidence_id: str, ctx: ContextDep, session: SessionDep, account: AccountDep
 ) -> CustodyHistoryPublic:

@@ -9,8 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
-from api.authz import authorize
-from api.deps import AccountDep, ContextDep, SessionDep
+from api.deps import ContextDep, SessionDep, guard
 from api.schemas import ConsistencyProofPublic, InclusionProofPublic, LedgerEntryPublic
 from custody import ledger_store, policy
 from custody.errors import NotFound
@@ -18,41 +17,50 @@ from custody.errors import NotFound
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
 
 
-@router.get("/checkpoint", response_class=PlainTextResponse)
-def checkpoint(ctx: ContextDep, session: SessionDep, account: AccountDep) -> PlainTextResponse:
+@router.get(
+    "/checkpoint",
+    response_class=PlainTextResponse,
+    dependencies=[guard(policy.Action.LEDGER_CHECKPOINT)],
+)
+def checkpoint(ctx: ContextDep, session: SessionDep) -> PlainTextResponse:
     """The latest checkpoint as a C2SP signed note (text/plain)."""
-    authorize(session, account, policy.Action.LEDGER_CHECKPOINT)
     row = ledger_store.sign_current(session, ctx.signing_key, ctx.settings.ledger_origin)
     session.commit()
     return PlainTextResponse(row.note)
 
 
-@router.get("/checkpoints/{size}", response_class=PlainTextResponse)
-def checkpoint_at(size: int, session: SessionDep, account: AccountDep) -> PlainTextResponse:
+@router.get(
+    "/checkpoints/{size}",
+    response_class=PlainTextResponse,
+    dependencies=[guard(policy.Action.LEDGER_CHECKPOINT)],
+)
+def checkpoint_at(size: int, session: SessionDep) -> PlainTextResponse:
     """An earlier checkpoint, kept so that consistency with it can be proven later."""
-    authorize(session, account, policy.Action.LEDGER_CHECKPOINT)
     row = ledger_store.checkpoint_at(session, size)
     if row is None:
         raise NotFound(f"no checkpoint was signed at size {size}")
     return PlainTextResponse(row.note)
 
 
-@router.get("/key", response_class=PlainTextResponse)
-def verifier_key(ctx: ContextDep, session: SessionDep, account: AccountDep) -> PlainTextResponse:
+@router.get(
+    "/key", response_class=PlainTextResponse, dependencies=[guard(policy.Action.LEDGER_CHECKPOINT)]
+)
+def verifier_key(ctx: ContextDep, session: SessionDep) -> PlainTextResponse:
     """The verifier key in C2SP note form: ``name+keyid+base64(0x01||pubkey)``."""
-    authorize(session, account, policy.Action.LEDGER_CHECKPOINT)
     return PlainTextResponse(ctx.signing_key.verifier().to_text() + "\n")
 
 
-@router.get("/entries", response_model=list[LedgerEntryPublic])
+@router.get(
+    "/entries",
+    response_model=list[LedgerEntryPublic],
+    dependencies=[guard(policy.Action.LEDGER_READ)],
+)
 def entries(
     session: SessionDep,
-    account: AccountDep,
     start: Annotated[int, Query(ge=0)] = 0,
     end: Annotated[int | None, Query(ge=0)] = None,
 ) -> list[LedgerEntryPublic]:
     """Entries ``start <= seq < end`` (at most 1000) with their canonical bytes as stored."""
-    authorize(session, account, policy.Action.LEDGER_READ)
     stop = end if end is not None else start + ledger_store.MAX_PAGE
     return [
         LedgerEntryPublic(
@@ -65,28 +73,32 @@ def entries(
     ]
 
 
-@router.get("/proofs/inclusion", response_model=InclusionProofPublic)
+@router.get(
+    "/proofs/inclusion",
+    response_model=InclusionProofPublic,
+    dependencies=[guard(policy.Action.LEDGER_CHECKPOINT)],
+)
 def inclusion(
     session: SessionDep,
-    account: AccountDep,
     index: Annotated[int, Query(ge=0)],
     size: Annotated[int, Query(ge=1)],
 ) -> InclusionProofPublic:
-    authorize(session, account, policy.Action.LEDGER_CHECKPOINT)
     hashes = ledger_store.inclusion_proof(session, index, size)
     return InclusionProofPublic(
         leaf_index=index, tree_size=size, hashes=[ledger_store.b64(h) for h in hashes]
     )
 
 
-@router.get("/proofs/consistency", response_model=ConsistencyProofPublic)
+@router.get(
+    "/proofs/consistency",
+    response_model=ConsistencyProofPublic,
+    dependencies=[guard(policy.Action.LEDGER_CHECKPOINT)],
+)
 def consistency(
     session: SessionDep,
-    account: AccountDep,
     first: Annotated[int, Query(ge=1)],
     second: Annotated[int, Query(ge=1)],
 ) -> ConsistencyProofPublic:
-    authorize(session, account, policy.Action.LEDGER_CHECKPOINT)
     hashes = ledger_store.consistency_proof(session, first, second)
     return ConsistencyProofPublic(
         first=first, second=second, hashes=[ledger_store.b64(h) for h in hashes]

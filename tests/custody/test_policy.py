@@ -64,6 +64,7 @@ TABLE: list[Row] = [
     (R.ADMIN, T, None, S, S, A.KEYS_MANAGE, T),
     (R.ADMIN, T, None, S, S, A.LEDGER_READ, T),
     (R.ADMIN, T, None, S, S, A.LEDGER_CHECKPOINT, T),
+    (R.ADMIN, T, None, S, S, A.WHOAMI, T),
     (R.ADMIN, T, None, S, S, A.CASE_CREATE, F),
     (R.ADMIN, T, None, S, S, A.CASE_LIST, F),
     (R.ADMIN, T, None, S, S, A.TRANSFER_LIST, T),
@@ -90,6 +91,7 @@ TABLE: list[Row] = [
     (R.TECHNICIAN, T, None, S, S, A.KEYS_MANAGE, F),
     (R.TECHNICIAN, T, None, S, S, A.LEDGER_READ, F),
     (R.TECHNICIAN, T, None, S, S, A.LEDGER_CHECKPOINT, T),
+    (R.TECHNICIAN, T, None, S, S, A.WHOAMI, T),
     (R.TECHNICIAN, T, None, S, S, A.CASE_CREATE, T),
     (R.TECHNICIAN, T, None, S, S, A.CASE_LIST, T),
     (R.TECHNICIAN, T, None, S, S, A.TRANSFER_LIST, T),
@@ -133,6 +135,7 @@ TABLE: list[Row] = [
     (R.INVESTIGATOR, T, None, S, S, A.KEYS_MANAGE, F),
     (R.INVESTIGATOR, T, None, S, S, A.LEDGER_READ, F),
     (R.INVESTIGATOR, T, None, S, S, A.LEDGER_CHECKPOINT, T),
+    (R.INVESTIGATOR, T, None, S, S, A.WHOAMI, T),
     (R.INVESTIGATOR, T, None, S, S, A.CASE_CREATE, T),
     (R.INVESTIGATOR, T, None, S, S, A.CASE_LIST, T),
     (R.INVESTIGATOR, T, None, S, S, A.TRANSFER_LIST, T),
@@ -159,6 +162,7 @@ TABLE: list[Row] = [
     (R.PROSECUTOR, T, None, S, S, A.KEYS_MANAGE, F),
     (R.PROSECUTOR, T, None, S, S, A.LEDGER_READ, F),
     (R.PROSECUTOR, T, None, S, S, A.LEDGER_CHECKPOINT, T),
+    (R.PROSECUTOR, T, None, S, S, A.WHOAMI, T),
     (R.PROSECUTOR, T, None, S, S, A.CASE_CREATE, F),
     (R.PROSECUTOR, T, None, S, S, A.CASE_LIST, T),
     (R.PROSECUTOR, T, None, S, S, A.TRANSFER_LIST, T),
@@ -217,6 +221,7 @@ TABLE: list[Row] = [
     (R.DEFENSE, F, ALLG, S, CONF, A.EVIDENCE_VIEW, F),  # one level below
     (R.DEFENSE, F, ALLG, CONF, CONF, A.EVIDENCE_VIEW, T),  # equal
     (R.DEFENSE, F, None, S, S, A.LEDGER_CHECKPOINT, T),  # hashes only: no grant needed
+    (R.DEFENSE, F, None, S, S, A.WHOAMI, T),
     (R.DEFENSE, F, None, S, S, A.CASE_LIST, T),
     # --- judge: as the defence, through grants --------------------------------------------
     (R.JUDGE, F, ALLG, S, S, A.ACCOUNT_MANAGE, F),
@@ -224,6 +229,7 @@ TABLE: list[Row] = [
     (R.JUDGE, F, ALLG, S, S, A.KEYS_MANAGE, F),
     (R.JUDGE, F, ALLG, S, S, A.LEDGER_READ, F),
     (R.JUDGE, F, ALLG, S, S, A.LEDGER_CHECKPOINT, T),
+    (R.JUDGE, F, None, S, S, A.WHOAMI, T),
     (R.JUDGE, F, ALLG, S, S, A.CASE_CREATE, F),
     (R.JUDGE, F, ALLG, S, S, A.CASE_LIST, T),
     (R.JUDGE, F, ALLG, S, S, A.TRANSFER_LIST, F),
@@ -250,6 +256,7 @@ TABLE: list[Row] = [
     (R.AUDITOR, T, None, S, S, A.KEYS_MANAGE, F),
     (R.AUDITOR, T, None, S, S, A.LEDGER_READ, T),
     (R.AUDITOR, T, None, S, S, A.LEDGER_CHECKPOINT, T),
+    (R.AUDITOR, T, None, S, S, A.WHOAMI, T),
     (R.AUDITOR, T, None, S, S, A.CASE_CREATE, F),
     (R.AUDITOR, T, None, S, S, A.CASE_LIST, T),
     (R.AUDITOR, T, None, S, S, A.TRANSFER_LIST, T),

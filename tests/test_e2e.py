@@ -1,0 +1,175 @@
+"""End to end: the real server process, driven by the real CLI in subprocesses."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import blake3
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Server:
+    def __init__(self, data_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data_dir = data_dir
+        self.env = {
+            **os.environ,
+            "CUSTODY_DATA_DIR": str(data_dir),
+            "CUSTODY_LEDGER_ORIGIN": "e2e.custody.example/ledger",
+            "CUSTODY_URL": self.url,
+        }
+        self.env.pop("CUSTODY_TOKEN", None)
+        self.log = (data_dir.parent / "server.log").open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+            if self.proc.poll() is not None:
+                break
+        raise RuntimeError("server did not start: " + (data_dir.parent / "server.log").read_text())
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=30)
+        self.log.close()
+
+    def cli(self, *args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
+        env = dict(self.env)
+        if token:
+            env["CUSTODY_TOKEN"] = token
+        return subprocess.run(
+            [sys.executable, "-m", "cli.main", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    srv = Server(tmp_path / "var")
+    yield srv
+    srv.stop()
+
+
+def test_walkthrough_intake_through_cli_records_independent_digests(
+    server: Server, tmp_path: Path
+) -> None:
+    admin_token_file = server.data_dir / "admin.token"
+    assert admin_token_file.stat().st_mode & 0o777 == 0o600
+    assert (server.data_dir / "signing.key").stat().st_mode & 0o777 == 0o600
+    admin = admin_token_file.read_text().strip()
+
+    r = server.cli(
+        "account",
+        "create",
+        "li.wei",
+        "--role",
+        "technician",
+        "--department",
+        "forensics",
+        "--clearance",
+        "secret",
+        "--print-token",
+        token=admin,
+    )
+    assert r.returncode == 0, r.stderr
+    tech = r.stdout.strip()
+    assert tech.startswith("cst_")
+
+    r = server.cli(
+        "case", "create", "2026-XS-0117", "--title", "Zhang et al., loan-sharking ring", token=tech
+    )
+    assert r.returncode == 0, r.stderr
+
+    image = tmp_path / "disk.img"
+    data = os.urandom(3 * 1024 * 1024 + 123)
+    image.write_bytes(data)
+    sha256 = hashlib.sha256(data).hexdigest()
+    r = server.cli(
+        "intake",
+        str(image),
+        "--case",
+        "2026-XS-0117",
+        "--sha256",
+        sha256,
+        "--seal-no",
+        "F-0042",
+        "--description",
+        "Seagate 1 TB, seized 2026-11-20",
+        "--json",
+        token=tech,
+    )
+    assert r.returncode == 0, r.stderr
+    ev = json.loads(r.stdout)
+    assert ev["case"] == "2026-XS-0117"
+    assert ev["size"] == len(data)
+    assert ev["digests"]["sha256"] == sha256
+    assert ev["digests"]["blake3"] == blake3.blake3(data).hexdigest()
+    assert ev["digests"]["md5"] == hashlib.md5(data).hexdigest()
+    assert ev["differences"] == []
+
+    r = server.cli("evidence", "show", ev["id"], "--json", token=tech)
+    assert r.returncode == 0, r.stderr
+    shown = json.loads(r.stdout)
+    assert shown["seal_no"] == "F-0042"
+    assert shown["digests"] == ev["digests"]
+
+    r = server.cli("hash", str(image), "--json")
+    assert r.returncode == 0, r.stderr
+    offline = json.loads(r.stdout)[0]["digests"]
+    assert offline["sha256"] == sha256
+    assert offline["sm3"] == hashlib.new("sm3", data).hexdigest()
+
+    # A wrong declared digest: refused, exit 1 (integrity problem), nothing recorded.
+    r = server.cli("intake", str(image), "--case", "2026-XS-0117", "--sha256", "0" * 64, token=tech)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "does not match" in r.stderr
+
+    # The auditor's view: the whole ledger verifies against the published key.
+    key = httpx.get(
+        f"{server.url}/api/v1/ledger/key", headers={"Authorization": f"Bearer {admin}"}
+    ).text.strip()
+    r = server.cli("ledger", "verify", "--trusted-key", key, token=admin)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "OK:" in r.stdout
+
+    # Unknown case: usage error (2). Server down: exit 3.
+    r = server.cli("intake", str(image), "--case", "NOPE", token=tech)
+    assert r.returncode == 2, r.stderr
+    server.stop()
+    r = server.cli("case", "list", token=tech)
+    assert r.returncode == 3, r.stderr
+    assert "cannot reach" in r.stderr
