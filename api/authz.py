@@ -14,7 +14,7 @@ from sqlmodel import col
 
 from custody import policy
 from custody.db import aware
-from custody.errors import PermissionDenied, UnknownCase
+from custody.errors import PermissionDenied, UnknownCase, UnknownEvidence
 from custody.ledger import Action, EntryDraft, utc_now
 from custody.ledger_store import append
 from custody.models import Account, Case, Grant
@@ -116,15 +116,24 @@ def authorize(
             evidence=evidence,
             purpose=purpose,
         )
-        raise PermissionDenied(decision.reason, hide_existence=decision.hide_existence)
+        if decision.hide_existence and evidence is not None:
+            raise UnknownEvidence(not_found_message("evidence", evidence))
+        if decision.hide_existence and case is not None:
+            raise UnknownCase(not_found_message("case", case.number))
+        raise PermissionDenied(decision.reason)
     return decision
+
+
+def not_found_message(kind: str, ident: str) -> str:
+    """One wording for 'absent' and 'hidden', so a refusal does not reveal existence."""
+    return f"{kind} {ident!r} does not exist or you have no access to it; check the {kind} id"
 
 
 def visible_case(session: Session, account: Account, number: str) -> Case:
     """The case if it exists; UnknownCase otherwise (authorization is checked separately)."""
     case = session.get(Case, number)
     if case is None:
-        raise UnknownCase(f"case {number!r} does not exist; create it first or check the number")
+        raise UnknownCase(not_found_message("case", number))
     return case
 
 

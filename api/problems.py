@@ -63,16 +63,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(errors.CustodyError)
     async def _custody_error(request: Request, exc: errors.CustodyError) -> JSONResponse:
         status = status_for(exc)
-        extra = {k: v for k, v in exc.extra.items() if k != "hide_existence"}
-        if isinstance(exc, errors.PermissionDenied) and exc.extra.get("hide_existence"):
-            # Do not reveal that the case exists to someone with no access to it.
-            return problem(
-                404,
-                errors.NotFound.code,
-                errors.NotFound.title,
-                "no such resource, or you have no access to it",
-                request.url.path,
-            )
+        extra = exc.extra
         if status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc.message)
         return problem(status, exc.code, exc.title, exc.message, request.url.path, **extra)

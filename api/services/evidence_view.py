@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from api.authz import not_found_message
 from api.schemas import EvidencePublic, EvidenceStatePublic
 from custody.db import aware
 from custody.errors import UnknownEvidence
@@ -23,7 +24,7 @@ def evidence_state(session: Session, evidence_id: str) -> EvidenceState:
 def get_evidence(session: Session, evidence_id: str) -> Evidence:
     row = session.get(Evidence, evidence_id)
     if row is None:
-        raise UnknownEvidence(f"evidence {evidence_id!r} does not exist; check the id")
+        raise UnknownEvidence(not_found_message("evidence", evidence_id))
     return row
 
 

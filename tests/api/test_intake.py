@@ -109,7 +109,9 @@ def test_identical_content_is_stored_once_and_referenced_twice(
 ) -> None:
     ids = []
     for name in ("a.img", "b.img"):
-        r = client.post("/api/v1/evidence", files=multipart(case, filename=name), headers=technician.headers)
+        r = client.post(
+            "/api/v1/evidence", files=multipart(case, filename=name), headers=technician.headers
+        )
         assert r.status_code == 201, r.text
         ids.append(r.json())
     assert ids[0]["id"] != ids[1]["id"]
@@ -126,7 +128,9 @@ def test_zero_byte_file_is_valid_evidence(client: TestClient, technician: Actor,
     assert ev["digests"]["blake3"] == blake3.blake3(b"").hexdigest()
 
 
-@pytest.mark.parametrize("name", ["../../etc/passwd", "a/b/c.img", "evil\x00.img", "..", "C:\\x\\y.img"])
+@pytest.mark.parametrize(
+    "name", ["../../etc/passwd", "a/b/c.img", "evil\x00.img", "..", "C:\\x\\y.img"]
+)
 def test_unsafe_filename_is_kept_but_never_used_as_a_path(
     client: TestClient, ctx: AppContext, technician: Actor, case: str, name: str
 ) -> None:
@@ -151,7 +155,9 @@ def test_unsafe_filename_is_kept_but_never_used_as_a_path(
     assert dl.content == DATA
 
 
-def test_unknown_case_changes_nothing(client: TestClient, ctx: AppContext, technician: Actor) -> None:
+def test_unknown_case_changes_nothing(
+    client: TestClient, ctx: AppContext, technician: Actor
+) -> None:
     before = counts(ctx)
     r = client.post("/api/v1/evidence", files=multipart("NO-SUCH-CASE"), headers=technician.headers)
     assert_problem(r, 404, "unknown-case")
@@ -183,7 +189,13 @@ def test_malformed_metadata_changes_nothing(
     [("sha256", "abc", "64"), ("sha256", "z" * 64, "hexadecimal"), ("md5", "0" * 31, "32")],
 )
 def test_declared_digest_of_wrong_form_changes_nothing(
-    client: TestClient, ctx: AppContext, technician: Actor, case: str, algo: str, value: str, hint: str
+    client: TestClient,
+    ctx: AppContext,
+    technician: Actor,
+    case: str,
+    algo: str,
+    value: str,
+    hint: str,
 ) -> None:
     before = counts(ctx)
     r = client.post(
@@ -224,7 +236,9 @@ def test_declared_digest_mismatch_is_refused_and_recorded(
         assert s.execute(select(func.count()).select_from(Evidence)).scalar_one() == 0
 
 
-def test_request_without_file_part(client: TestClient, ctx: AppContext, technician: Actor, case: str) -> None:
+def test_request_without_file_part(
+    client: TestClient, ctx: AppContext, technician: Actor, case: str
+) -> None:
     before = counts(ctx)
     r = client.post(
         "/api/v1/evidence",
@@ -256,7 +270,12 @@ def test_body_larger_than_limit_is_413(tmp_path: Any, technician_factory: Any = 
     ctx = build_context(make_settings(tmp_path, max_upload_bytes=100_000))
     tech = add_account(ctx, "tech", role="technician", department="lab")
     with TestClient(create_app(context=ctx)) as client:
-        assert client.post("/api/v1/cases", json={"number": "C1", "title": "t"}, headers=tech.headers).status_code == 201
+        assert (
+            client.post(
+                "/api/v1/cases", json={"number": "C1", "title": "t"}, headers=tech.headers
+            ).status_code
+            == 201
+        )
         before = counts(ctx)
         # Declared length over the limit: refused before reading.
         r = client.post(

@@ -1,0 +1,340 @@
+"""Accounts, roles, grants and clearances over real HTTP: denials change nothing and are recorded."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import select, text
+
+from api.app import create_app
+from api.context import AppContext
+from api.deps import Guard
+from custody.ledger import Action, utc_now
+from custody.models import LedgerEntry
+from tests.conftest import Actor, add_account
+
+DATA = b"seized chat export" * 100
+
+
+def intake(client: TestClient, actor: Actor, case: str, data: bytes = DATA) -> dict[str, Any]:
+    r = client.post(
+        "/api/v1/evidence",
+        files=[("metadata", (None, json.dumps({"case": case}))), ("file", ("x.bin", data))],
+        headers=actor.headers,
+    )
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def entries(ctx: AppContext) -> list[dict[str, Any]]:
+    with ctx.session() as s:
+        rows = s.execute(select(LedgerEntry).order_by(LedgerEntry.seq)).scalars().all()
+        return [json.loads(r.canonical) for r in rows]
+
+
+def create_account(client: TestClient, admin: Actor, name: str, **fields: Any) -> Actor:
+    body = {"name": name, "display_name": name, **fields}
+    r = client.post("/api/v1/accounts", json=body, headers=admin.headers)
+    assert r.status_code == 201, r.text
+    return Actor(
+        name=name, token=r.json()["token"], role=fields["role"], department=fields["department"]
+    )
+
+
+def api_routes(routes: list[Any]) -> list[APIRoute]:
+    """Flatten included routers (FastAPI nests them) into their API routes."""
+    found: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif hasattr(route, "original_router"):
+            found.extend(api_routes(route.original_router.routes))
+    return found
+
+
+def test_every_route_declares_an_authorization_guard(ctx: AppContext) -> None:
+    """A new route without a policy guard fails this test."""
+    app = create_app(context=ctx)
+    open_paths = {
+        "/healthz",
+        "/readyz",
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+    }
+    unguarded = []
+    routes = api_routes(app.routes)
+    for route in routes:
+        if route.path in open_paths:
+            continue
+        guards = [d.call for d in route.dependant.dependencies if isinstance(d.call, Guard)]
+        if len(guards) != 1:
+            unguarded.append(f"{sorted(route.methods)} {route.path}")
+    assert unguarded == []
+    assert len(routes) > 15
+
+
+def test_admin_creates_accounts_whose_tokens_work_and_are_stored_hashed(
+    client: TestClient, ctx: AppContext, admin: Actor, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    tech = create_account(
+        client, admin, "wang.fang", role="technician", department="forensics", clearance="secret"
+    )
+    assert client.get("/api/v1/accounts/me", headers=tech.headers).json()["role"] == "technician"
+    # No token appears in plain text in the database or the logs.
+    admin_token = admin.token
+    with ctx.engine.connect() as conn:
+        dump = []
+        for table in ("api_tokens", "accounts", "ledger_entries"):
+            for row in conn.execute(text(f"SELECT * FROM {table}")):
+                dump.append(repr(tuple(row)))
+    blob = "\n".join(dump)
+    for secret in (tech.token, admin_token):
+        assert secret not in blob
+        assert secret not in caplog.text
+        secret_part = secret.split("_", 2)[2]
+        assert secret_part not in blob
+    # Revocation: the token stops working at once.
+    r = client.post("/api/v1/accounts/wang.fang/revoke", headers=admin.headers)
+    assert r.status_code == 200 and r.json()["active"] is False
+    assert client.get("/api/v1/accounts/me", headers=tech.headers).status_code == 401
+
+
+def test_expired_token_is_refused(client: TestClient, ctx: AppContext, admin: Actor) -> None:
+    tech = create_account(client, admin, "zhao", role="technician", department="lab")
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE api_tokens SET expires_at = :t WHERE account_name = 'zhao'"),
+            {"t": utc_now() - timedelta(seconds=1)},
+        )
+    r = client.get("/api/v1/accounts/me", headers=tech.headers)
+    assert r.status_code == 401 and "expired" in r.json()["detail"]
+
+
+def test_admin_cannot_intake_or_read_evidence(
+    client: TestClient, ctx: AppContext, admin: Actor, technician: Actor, case: str
+) -> None:
+    before = len(entries(ctx))
+    r = client.post(
+        "/api/v1/evidence",
+        files=[("metadata", (None, json.dumps({"case": case}))), ("file", ("x", DATA))],
+        headers=admin.headers,
+    )
+    assert r.status_code in (403, 404)
+    after = entries(ctx)
+    assert [e["action"] for e in after[before:]] == [Action.ACCESS_DENIED]
+    assert after[-1]["actor"] == "admin" and after[-1]["details"]["attempted"] == "evidence.intake"
+
+
+def test_other_department_gets_404_and_the_attempt_is_recorded(
+    client: TestClient, ctx: AppContext, technician: Actor, case: str
+) -> None:
+    ev = intake(client, technician, case)
+    outsider = add_account(ctx, "qian", role="technician", department="other-bureau")
+    before = entries(ctx)
+    never = "00000000-0000-4000-8000-000000000000"
+    for path, absent, ident in (
+        (f"/api/v1/evidence/{ev['id']}", f"/api/v1/evidence/{never}", ev["id"]),
+        (f"/api/v1/cases/{case}", "/api/v1/cases/NEVER-EXISTED", case),
+    ):
+        r = client.get(path, headers=outsider.headers)
+        assert r.status_code == 404, r.text
+        # Existence does not leak: the answer reads like the one for something that never was.
+        missing = client.get(absent, headers=outsider.headers).json()
+        hidden = {k: v for k, v in r.json().items() if k != "instance"}
+        hidden["detail"] = hidden["detail"].replace(ident, absent.rsplit("/", 1)[1])
+        assert hidden == {k: v for k, v in missing.items() if k != "instance"}
+    r = client.get(
+        f"/api/v1/evidence/{ev['id']}/content", params={"purpose": "x"}, headers=outsider.headers
+    )
+    assert r.status_code == 404
+    assert client.get("/api/v1/cases", headers=outsider.headers).json() == []
+    new = [e for e in entries(ctx)[len(before) :] if e["case"] == case]
+    assert [e["action"] for e in new] == [Action.ACCESS_DENIED] * 3
+    assert {e["department"] for e in new} == {"other-bureau"}
+
+
+def test_defense_sees_exactly_granted_cases_and_downloads_only_if_granted(
+    client: TestClient, ctx: AppContext, admin: Actor, technician: Actor, case: str
+) -> None:
+    ev = intake(client, technician, case)
+    r = client.post(
+        "/api/v1/cases", json={"number": "OTHER-1", "title": "other"}, headers=technician.headers
+    )
+    assert r.status_code == 201
+    lawyer = create_account(
+        client, admin, "lawyer.sun", role="defense", department="sun-law-firm", clearance="secret"
+    )
+    assert client.get(f"/api/v1/evidence/{ev['id']}", headers=lawyer.headers).status_code == 404
+    r = client.post(
+        f"/api/v1/cases/{case}/grants",
+        json={
+            "account": "lawyer.sun",
+            "permissions": ["view", "verify"],
+            "reason": "court order 17",
+        },
+        headers=admin.headers,
+    )
+    assert r.status_code == 201, r.text
+    grant_id = r.json()["id"]
+    assert [c["number"] for c in client.get("/api/v1/cases", headers=lawyer.headers).json()] == [
+        case
+    ]
+    shown = client.get(f"/api/v1/evidence/{ev['id']}", headers=lawyer.headers)
+    assert shown.status_code == 200
+    # View-only grant: the case is visible, so a download is 403 (not 404), and recorded.
+    before = len(entries(ctx))
+    r = client.get(
+        f"/api/v1/evidence/{ev['id']}/content",
+        params={"purpose": "defence review"},
+        headers=lawyer.headers,
+    )
+    assert r.status_code == 403
+    denial = entries(ctx)[before]
+    assert denial["action"] == Action.ACCESS_DENIED
+    assert denial["details"]["purpose"] == "defence review"
+    # Revoke: invisible again, and both the grant and the revocation are ledger entries.
+    assert (
+        client.post(f"/api/v1/grants/{grant_id}/revoke", headers=admin.headers).status_code == 200
+    )
+    assert client.get(f"/api/v1/evidence/{ev['id']}", headers=lawyer.headers).status_code == 404
+    actions = [e["action"] for e in entries(ctx)]
+    assert Action.GRANT_CREATED in actions and Action.GRANT_REVOKED in actions
+
+
+def test_clearance_below_classification_hides_the_case(
+    client: TestClient, ctx: AppContext, technician: Actor
+) -> None:
+    r = client.post(
+        "/api/v1/cases",
+        json={"number": "TS-1", "title": "绝密", "classification": "secret"},
+        headers=technician.headers,
+    )
+    assert r.status_code == 201
+    low = add_account(ctx, "low", role="technician", department="forensics", clearance="internal")
+    assert client.get("/api/v1/cases/TS-1", headers=low.headers).status_code == 404
+    r = client.post(
+        "/api/v1/cases",
+        json={"number": "TS-2", "title": "x", "classification": "top_secret"},
+        headers=technician.headers,
+    )
+    assert r.status_code == 403  # cannot create above one's own clearance
+
+
+def test_download_requires_purpose_and_is_registered(
+    client: TestClient, ctx: AppContext, technician: Actor, case: str
+) -> None:
+    ev = intake(client, technician, case)
+    r = client.get(f"/api/v1/evidence/{ev['id']}/content", headers=technician.headers)
+    assert r.status_code == 400 and "purpose" in r.json()["detail"]
+    r = client.get(
+        f"/api/v1/evidence/{ev['id']}/content",
+        params={"purpose": "analysis for report 3"},
+        headers=technician.headers,
+    )
+    assert r.status_code == 200 and r.content == DATA
+    last = entries(ctx)[-1]
+    assert last["action"] == Action.DOWNLOAD
+    assert last["details"]["purpose"] == "analysis for report 3"
+    assert last["actor"] == technician.name and last["department"] == technician.department
+
+
+def test_two_step_transfer(
+    client: TestClient, ctx: AppContext, technician: Actor, case: str
+) -> None:
+    ev = intake(client, technician, case)
+    colleague = add_account(ctx, "zhou", role="investigator", department="forensics")
+    outsider = add_account(ctx, "wu", role="investigator", department="forensics")
+    r = client.post(
+        f"/api/v1/evidence/{ev['id']}/transfers",
+        json={"to": "zhou", "reason": "analysis handover"},
+        headers=technician.headers,
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["state"]["custodian"] == technician.name  # until accepted
+    pending = client.get("/api/v1/transfers", headers=technician.headers).json()
+    assert [p["to_account"] for p in pending] == ["zhou"] and pending[0]["age_seconds"] >= 0
+    # Only the named recipient may accept.
+    r = client.post(f"/api/v1/evidence/{ev['id']}/transfers/accept", headers=outsider.headers)
+    assert r.status_code == 403
+    r = client.post(f"/api/v1/evidence/{ev['id']}/transfers/accept", headers=colleague.headers)
+    assert r.status_code == 200
+    state = r.json()["state"]
+    assert state["custodian"] == "zhou" and state["pending_transfer"] is None
+    assert client.get("/api/v1/transfers", headers=technician.headers).json() == []
+
+
+def test_disposal_needs_expired_retention_no_hold_and_a_second_person(
+    client: TestClient, ctx: AppContext, admin: Actor, technician: Actor, case: str
+) -> None:
+    ev = intake(client, technician, case)
+    r = client.post(
+        f"/api/v1/evidence/{ev['id']}/disposal",
+        json={"reason": "case closed"},
+        headers=technician.headers,
+    )
+    assert r.status_code == 201, r.text
+    # Not the same person.
+    r = client.post(
+        f"/api/v1/evidence/{ev['id']}/disposal/approve",
+        json={"reason": "ok"},
+        headers=technician.headers,
+    )
+    assert r.status_code == 403
+    # Not before retention ends.
+    r = client.post(
+        f"/api/v1/evidence/{ev['id']}/disposal/approve",
+        json={"reason": "ok"},
+        headers=admin.headers,
+    )
+    assert r.status_code == 409 and "retained until" in r.json()["detail"]
+    # Let retention lapse (both in the record and in the store).
+    past = utc_now() - timedelta(days=1)
+    with ctx.engine.begin() as conn:
+        conn.execute(text("UPDATE evidence SET retention_until = :t"), {"t": past})
+    lock_file = next((ctx.settings.data_dir / "store").rglob("*.lock.json"))
+    lock_file.write_text(json.dumps({"retain_until": past.isoformat(), "legal_hold": False}))
+    # Not under a legal hold.
+    r = client.post(
+        f"/api/v1/evidence/{ev['id']}/legal-hold",
+        json={"on": True, "reason": "appeal"},
+        headers=technician.headers,
+    )
+    assert r.status_code == 200 and r.json()["state"]["legal_hold"] is True
+    r = client.post(
+        f"/api/v1/evidence/{ev['id']}/disposal/approve",
+        json={"reason": "ok"},
+        headers=admin.headers,
+    )
+    assert r.status_code == 409 and "legal hold" in r.json()["detail"]
+    client.post(
+        f"/api/v1/evidence/{ev['id']}/legal-hold",
+        json={"on": False, "reason": "appeal over"},
+        headers=technician.headers,
+    )
+    r = client.post(
+        f"/api/v1/evidence/{ev['id']}/disposal/approve",
+        json={"reason": "approved"},
+        headers=admin.headers,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["state"]["status"] == "disposed"
+    # The record, its digests and its whole history remain; the content is gone.
+    shown = client.get(f"/api/v1/evidence/{ev['id']}", headers=technician.headers).json()
+    assert shown["digests"] == ev["digests"]
+    actions = [e["action"] for e in entries(ctx) if e["evidence"] == ev["id"]]
+    assert actions[0] == Action.INTAKE
+    assert Action.DISPOSAL_APPROVED in actions and actions[-2] == Action.DISPOSED
+    r = client.get(
+        f"/api/v1/evidence/{ev['id']}/content", params={"purpose": "x"}, headers=technician.headers
+    )
+    assert r.status_code == 409

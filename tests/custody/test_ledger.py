@@ -1,0 +1,337 @@
+"""Ledger entries and the hash chain (pure): encoding, hashing, and naming the first bad seq.
+
+A note on what the chain alone can say. ``verify_chain`` walks links: when entry k is edited
+in place (still canonical, same seq, same prev) entry k itself looks fine and the first link
+that fails is entry k+1's ``prev``, so the chain names **k+1**; an edit of the *last* entry
+breaks no link at all. Naming k (and catching the last entry) takes the signed Merkle root:
+see tests/custody/test_log_audit.py, where the bisection over consistency proofs does it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from custody.canonical import canonical_json
+from custody.errors import LedgerIntegrityError
+from custody.ledger import (
+    ENTRY_FIELDS,
+    GENESIS_PREV,
+    Action,
+    EntryDraft,
+    SealedEntry,
+    check_entry,
+    entries_for,
+    rfc3339,
+    seal_entry,
+    verify_chain,
+)
+
+T0 = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
+N = 9
+
+
+def draft(i: int) -> EntryDraft:
+    return EntryDraft(
+        actor=f"tech.{i % 3}",
+        department="forensics",
+        action=Action.VIEW if i % 2 else Action.INTAKE,
+        case="2026-XS-0117",
+        evidence=f"ev-{i}",
+        details={"purpose": "庭审质证", "i": i},
+    )
+
+
+def make_chain(n: int = N) -> list[SealedEntry]:
+    chain: list[SealedEntry] = []
+    prev = GENESIS_PREV
+    for i in range(n):
+        sealed = seal_entry(draft(i), seq=i, prev=prev, time=T0 + timedelta(seconds=i))
+        chain.append(sealed)
+        prev = sealed.hash_hex
+    return chain
+
+
+def pairs(chain: list[SealedEntry]) -> list[tuple[int, bytes]]:
+    return [(e.seq, e.canonical) for e in chain]
+
+
+def recanon(canonical: bytes, **changes: object) -> bytes:
+    """The entry with some fields changed, re-encoded canonically (a careful forger)."""
+    value = json.loads(canonical)
+    value.update(changes)
+    return canonical_json(value)
+
+
+def reference_jcs(value: object) -> bytes:
+    """RFC 8785 for the values entries hold (strings, ints, null, objects): sorted keys, no
+    whitespace, UTF-8 without \\u escapes of printable text. Independent of rfc8785."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def first_bad(entries: list[tuple[int, bytes]]) -> int | None:
+    with pytest.raises(LedgerIntegrityError) as info:
+        verify_chain(entries)
+    return info.value.seq
+
+
+# --- encoding and hashing ----------------------------------------------------------------
+
+
+def test_seal_entry_golden_bytes() -> None:
+    sealed = seal_entry(
+        EntryDraft(
+            actor="li.wei",
+            department="forensics",
+            action=Action.INTAKE,
+            case="2026-XS-0117",
+            evidence="e1",
+            details={"seal_no": "封-001", "b": [1, None], "a": {"z": True}},
+        ),
+        seq=0,
+        prev=GENESIS_PREV,
+        time=datetime(2026, 3, 1, 16, 30, 0, 123, tzinfo=timezone(timedelta(hours=8))),
+    )
+    expected = (
+        '{"action":"evidence.intake","actor":"li.wei","case":"2026-XS-0117",'
+        '"department":"forensics","details":{"a":{"z":true},"b":[1,null],"seal_no":"封-001"},'
+        '"evidence":"e1","prev":"' + "0" * 64 + '","seq":0,"time":"2026-03-01T08:30:00.000123Z"}'
+    ).encode()
+    assert sealed.canonical == expected
+    assert sealed.seq == 0
+
+
+def test_seal_entry_carries_every_field_canonically() -> None:
+    assert set(ENTRY_FIELDS) == {
+        "seq",
+        "time",
+        "actor",
+        "department",
+        "action",
+        "case",
+        "evidence",
+        "details",
+        "prev",
+    }
+    chain = make_chain()
+    for i, e in enumerate(chain):
+        value = e.value()
+        assert list(value) == sorted(ENTRY_FIELDS)  # all fields, keys in RFC 8785 order
+        assert value["seq"] == i
+        assert value["time"] == (T0 + timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        assert value["actor"] == f"tech.{i % 3}"
+        assert value["department"] == "forensics"
+        assert value["action"] == ("evidence.view" if i % 2 else "evidence.intake")
+        assert value["case"] == "2026-XS-0117"
+        assert value["evidence"] == f"ev-{i}"
+        assert value["details"] == {"purpose": "庭审质证", "i": i}
+        assert e.canonical == reference_jcs(value)
+        assert b"\\u" not in e.canonical  # UTF-8, not escaped
+        assert "庭审质证".encode() in e.canonical
+
+
+def test_case_and_evidence_default_to_null() -> None:
+    sealed = seal_entry(
+        EntryDraft(actor="system", department="system", action=Action.ACCOUNT_CREATED),
+        seq=0,
+        prev=GENESIS_PREV,
+        time=T0,
+    )
+    value = sealed.value()
+    assert value["case"] is None and value["evidence"] is None and value["details"] == {}
+    assert b'"case":null' in sealed.canonical
+
+
+def test_hash_is_sha256_of_zero_byte_and_canonical_bytes() -> None:
+    for e in make_chain():
+        assert e.hash == hashlib.sha256(b"\x00" + e.canonical).digest()
+        assert e.hash_hex == hashlib.sha256(b"\x00" + e.canonical).hexdigest()
+        assert e.hash != hashlib.sha256(e.canonical).digest()
+
+
+def test_prev_links() -> None:
+    chain = make_chain()
+    assert chain[0].value()["prev"] == "0" * 64 == GENESIS_PREV
+    for before, after in zip(chain, chain[1:], strict=False):
+        assert after.value()["prev"] == before.hash_hex
+
+
+def test_rfc3339_is_utc_with_microseconds() -> None:
+    moment = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=timezone(timedelta(hours=-5)))
+    assert rfc3339(moment) == "2026-01-02T08:04:05.000006Z"
+
+
+def test_action_values_are_stable_strings() -> None:
+    assert str(Action.INTAKE) == "evidence.intake"
+    assert seal_entry(draft(0), seq=0, prev=GENESIS_PREV, time=T0).value()["action"] == (
+        "evidence.intake"
+    )
+    custom = EntryDraft(actor="a", department="d", action="custom.thing")
+    assert seal_entry(custom, seq=0, prev=GENESIS_PREV, time=T0).value()["action"] == (
+        "custom.thing"
+    )
+
+
+def test_entries_for_filters_by_evidence() -> None:
+    values = [e.value() for e in make_chain()]
+    assert [v["seq"] for v in entries_for(values, "ev-3")] == [3]
+
+
+# --- verify_chain --------------------------------------------------------------------------
+
+
+def test_verify_chain_accepts_a_good_chain() -> None:
+    chain = make_chain()
+    assert verify_chain(pairs(chain)) == [e.hash for e in chain]
+    assert verify_chain([]) == []
+
+
+def test_verify_chain_checks_a_segment_from_a_known_prev() -> None:
+    chain = make_chain()
+    tail = pairs(chain)[4:]
+    assert verify_chain(tail, start_seq=4, start_prev=chain[3].hash_hex) == [
+        e.hash for e in chain[4:]
+    ]
+    with pytest.raises(LedgerIntegrityError) as info:
+        verify_chain(tail, start_seq=4, start_prev=chain[2].hash_hex)
+    assert info.value.seq == 4
+
+
+@pytest.mark.parametrize("k", [0, 3, N - 2])
+def test_edited_entry_breaks_at_its_successor(k: int) -> None:
+    """Documented: the chain names k+1, the first link that no longer holds (see module doc)."""
+    entries = pairs(make_chain())
+    entries[k] = (k, recanon(entries[k][1], actor="someone.else"))
+    check_entry(entries[k][1], expected_seq=k, expected_prev=json.loads(entries[k][1])["prev"])
+    with pytest.raises(LedgerIntegrityError) as info:
+        verify_chain(entries)
+    assert info.value.seq == k + 1
+    assert "chain is broken" in info.value.message
+
+
+def test_edited_last_entry_is_invisible_to_the_chain_alone() -> None:
+    """Why checkpoints exist: an edit of the newest entry breaks no link."""
+    chain = make_chain()
+    entries = pairs(chain)
+    entries[-1] = (N - 1, recanon(entries[-1][1], details={"purpose": "forged"}))
+    hashes = verify_chain(entries)
+    assert hashes[:-1] == [e.hash for e in chain[:-1]]
+    assert hashes[-1] != chain[-1].hash
+
+
+def test_edit_that_also_fixes_the_successor_prev_moves_the_break_on() -> None:
+    entries = pairs(make_chain())
+    edited = recanon(entries[2][1], actor="forger")
+    entries[2] = (2, edited)
+    entries[3] = (3, recanon(entries[3][1], prev=hashlib.sha256(b"\x00" + edited).hexdigest()))
+    assert first_bad(entries) == 4
+
+
+@pytest.mark.parametrize("k", [0, 4, N - 1])
+def test_deleted_entry(k: int) -> None:
+    entries = pairs(make_chain())
+    del entries[k]
+    if k == N - 1:
+        verify_chain(entries)  # dropping the tail is a shorter, valid chain: needs a checkpoint
+        return
+    with pytest.raises(LedgerIntegrityError) as info:
+        verify_chain(entries)
+    assert info.value.seq == k
+    assert "missing or out of order" in info.value.message
+
+
+def test_deleted_entry_with_renumbered_positions() -> None:
+    """A forger who renumbers the (seq, bytes) pairs still trips over the seq inside the bytes."""
+    entries = pairs(make_chain())
+    del entries[4]
+    renumbered = [(i, c) for i, (_, c) in enumerate(entries)]
+    assert first_bad(renumbered) == 4
+
+
+@pytest.mark.parametrize("k", [0, 3, N - 2])
+def test_two_swapped_entries(k: int) -> None:
+    entries = pairs(make_chain())
+    entries[k], entries[k + 1] = entries[k + 1], entries[k]
+    assert first_bad(entries) == k
+    # the same bytes swapped under unchanged seq numbers (rows whose payloads were exchanged)
+    entries = pairs(make_chain())
+    (sa, ca), (sb, cb) = entries[k], entries[k + 1]
+    entries[k], entries[k + 1] = (sa, cb), (sb, ca)
+    with pytest.raises(LedgerIntegrityError) as info:
+        verify_chain(entries)
+    assert info.value.seq == k
+    assert f"carries seq {k + 1}" in info.value.message
+
+
+@pytest.mark.parametrize(
+    "reencode",
+    [
+        pytest.param(lambda v: json.dumps(v, ensure_ascii=False).encode(), id="spaces"),
+        pytest.param(lambda v: json.dumps(v, indent=2, ensure_ascii=False).encode(), id="indent"),
+        pytest.param(
+            lambda v: json.dumps(v, sort_keys=True, separators=(",", ":")).encode(),
+            id="ascii-escapes",
+        ),
+        pytest.param(
+            lambda v: json.dumps(dict(reversed(v.items())), separators=(",", ":")).encode(),
+            id="key-order",
+        ),
+        pytest.param(lambda v: reference_jcs(v) + b"\n", id="trailing-newline"),
+    ],
+)
+def test_non_canonical_reencoding(reencode: object) -> None:
+    chain = make_chain()
+    entries = pairs(chain)
+    k = 5
+    value = json.loads(entries[k][1])
+    other = reencode(value)  # type: ignore[operator]
+    assert json.loads(other) == value and other != entries[k][1]
+    entries[k] = (k, other)
+    with pytest.raises(LedgerIntegrityError) as info:
+        verify_chain(entries)
+    assert info.value.seq == k
+    assert "canonical" in info.value.message
+
+
+@pytest.mark.parametrize("missing", ENTRY_FIELDS)
+def test_missing_field(missing: str) -> None:
+    entries = pairs(make_chain())
+    k = 2
+    value = json.loads(entries[k][1])
+    del value[missing]
+    entries[k] = (k, canonical_json(value))
+    with pytest.raises(LedgerIntegrityError) as info:
+        verify_chain(entries)
+    assert info.value.seq == k
+    assert f"lacks field(s) {missing}" in info.value.message
+
+
+@pytest.mark.parametrize(
+    "garbage", [b"", b"not json", b"\xff\xfe", b"[1,2]", b'"x"'], ids=repr
+)
+def test_garbage_bytes(garbage: bytes) -> None:
+    entries = pairs(make_chain())
+    entries[6] = (6, garbage)
+    assert first_bad(entries) == 6
+
+
+def test_genesis_prev_must_be_zeros() -> None:
+    chain = make_chain(3)
+    entries = pairs(chain)
+    entries[0] = (0, recanon(entries[0][1], prev="f" * 64))
+    assert first_bad(entries) == 0
+
+
+def test_chain_not_starting_at_zero_is_refused() -> None:
+    entries = pairs(make_chain())[1:]
+    assert first_bad(entries) == 0
+
+
+def test_first_of_several_problems_is_named() -> None:
+    entries = pairs(make_chain())
+    entries[7] = (7, b"junk")
+    entries[3] = (3, recanon(entries[3][1], prev="1" * 64))
+    assert first_bad(entries) == 3
