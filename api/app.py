@@ -10,7 +10,16 @@ from fastapi import FastAPI
 
 from api import problems
 from api.context import AppContext, build_context
-from api.routers import accounts, cases, custody_ops, evidence, grants, health, ledger
+from api.routers import (
+    accounts,
+    cases,
+    custody_ops,
+    evidence,
+    grants,
+    health,
+    ledger,
+    verifications,
+)
 from api.settings import Settings, load_settings
 
 ROUTERS = (
@@ -20,6 +29,7 @@ ROUTERS = (
     grants.router,
     evidence.router,
     custody_ops.router,
+    verifications.router,
     ledger.router,
 )
 

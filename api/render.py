@@ -548,7 +548,7 @@ def render_pdf(report: VerificationReport, *, report_hash: str) -> bytes:
         width = pdf.epw
 
         pdf.set_font(FONT_FAMILY, "B", 14)
-        pdf.multi_cell(width, 7, TITLE, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(width, 7, TITLE, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(2)
         if report.passed:
             pdf.set_fill_color(223, 243, 223)
@@ -573,10 +573,12 @@ def render_pdf(report: VerificationReport, *, report_hash: str) -> bytes:
         alert = FontFace(color=(139, 17, 17), fill_color=(251, 224, 224), emphasis="BOLD")
         for section in sections:
             pdf.ln(3)
-            if pdf.will_page_break(20):
+            if pdf.will_page_break(40):  # keep a heading with the start of its section
                 pdf.add_page()
             pdf.set_font(FONT_FAMILY, "B", 11.5)
-            pdf.multi_cell(width, 6.5, _clean(section.title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.multi_cell(
+                width, 6.5, _clean(section.title), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            )
             pdf.set_draw_color(120, 120, 120)
             pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + width, pdf.get_y())
             pdf.ln(1.5)
@@ -626,6 +628,7 @@ def render_pdf(report: VerificationReport, *, report_hash: str) -> bytes:
                         border=1 if block.pre else 0,
                         padding=1.5 if block.pre else 0,
                         wrapmode=WrapMode.WORD,
+                        align="L",
                         new_x=XPos.LMARGIN,
                         new_y=YPos.NEXT,
                     )

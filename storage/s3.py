@@ -51,7 +51,6 @@ import certifi
 import urllib3
 from minio import Minio
 from minio.commonconfig import COMPLIANCE, CopySource
-from minio.datatypes import Object
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
 from minio.helpers import DictType, md5sum_hash
 from minio.retention import Retention
@@ -79,6 +78,8 @@ MAX_PARTS = 10_000
 PARTS_PER_SIZE_STEP = 1000  # part size doubles after this many parts
 STAGING_PREFIX = "staging/"
 OCTET_STREAM = "application/octet-stream"
+# the BLAKE3 this service computed, recorded on every object it files under a content key
+BLAKE3_META = "x-amz-meta-blake3"
 
 # what S3 servers answer when a version simply has no retention / no legal hold:
 # MinIO says NoSuchObjectLockConfiguration, SeaweedFS ObjectLockConfigurationNotFoundError
@@ -384,7 +385,7 @@ class S3ObjectLockStore:
         key = content_key(digests["blake3"])
 
         def write(conditional: bool) -> str | None:
-            headers: DictType = {"Content-Type": OCTET_STREAM}
+            headers: DictType = {"Content-Type": OCTET_STREAM, BLAKE3_META: digests["blake3"]}
             if conditional:
                 headers["If-None-Match"] = "*"
             try:
@@ -396,7 +397,7 @@ class S3ObjectLockStore:
             return result.version_id
 
         with self._errors("store", key):
-            version_id, created = self._file(key, len(data), write)
+            version_id, created = self._file(key, len(data), digests["blake3"], write)
         return StoredObject(
             key=key, version_id=version_id, size=len(data), digests=digests, created=created
         )
@@ -461,10 +462,12 @@ class S3ObjectLockStore:
             key = content_key(digests["blake3"])
 
             def write(conditional: bool) -> str | None:
-                return self._copy(staging, staging_version, key, total, conditional=conditional)
+                return self._copy(
+                    staging, staging_version, key, total, digests["blake3"], conditional=conditional
+                )
 
             with self._errors("store", key):
-                version_id, created = self._file(key, total, write)
+                version_id, created = self._file(key, total, digests["blake3"], write)
         finally:
             self._remove_staging(staging, staging_version)
         return StoredObject(
@@ -543,12 +546,24 @@ class S3ObjectLockStore:
             )
 
     def _copy(
-        self, source: str, source_version: str | None, key: str, size: int, *, conditional: bool
+        self,
+        source: str,
+        source_version: str | None,
+        key: str,
+        size: int,
+        blake3_hex: str,
+        *,
+        conditional: bool,
     ) -> str | None:
         """Server-side copy of one version to ``key``; returns the new version id."""
         copy_headers = CopySource(self.bucket, source, version_id=source_version).gen_copy_headers()
+        target: DictType = {"Content-Type": OCTET_STREAM, BLAKE3_META: blake3_hex}
         if size <= self.max_copy_size:
-            headers: DictType = dict(copy_headers)
+            headers: DictType = {
+                **copy_headers,
+                **target,
+                "x-amz-metadata-directive": "REPLACE",
+            }
             if conditional:
                 headers["If-None-Match"] = "*"
             try:
@@ -570,9 +585,7 @@ class S3ObjectLockStore:
             return response.headers.get("x-amz-version-id")
 
         # above 5 GiB: a multipart upload whose parts are ranges copied from the source
-        upload_id = self._client._create_multipart_upload(
-            self.bucket, key, {"Content-Type": OCTET_STREAM}
-        )
+        upload_id = self._client._create_multipart_upload(self.bucket, key, target)
         try:
             parts: list[tuple[int, str]] = []
             count = math.ceil(size / self.max_copy_size)
@@ -594,42 +607,62 @@ class S3ObjectLockStore:
             self._abort(key, upload_id)
             raise
 
-    def _current(self, key: str) -> Object | None:
-        """The latest version under ``key``, or None."""
-        try:
-            return self._client.stat_object(self.bucket, key)
-        except S3Error as e:
-            if e.code in _MISSING_CODES:
-                return None
-            raise
+    def _adoptable(self, key: str, size: int, blake3_hex: str) -> tuple[str | None, bool]:
+        """(version to reuse, whether the key is taken) for content already at ``key``.
+
+        Only what this service would have written is reused: a single version (no
+        overwrites, no delete markers) of the right size whose ``x-amz-meta-blake3`` names
+        this content. Anything else under a content key was written behind our back.
+        """
+        entries = [
+            o
+            for o in self._client.list_objects(
+                self.bucket, prefix=key, recursive=True, include_version=True
+            )
+            if o.object_name == key
+        ]
+        if not entries:
+            return None, False
+        only = entries[0]
+        if len(entries) == 1 and not only.is_delete_marker and only.size == size:
+            try:
+                head = self._client.stat_object(self.bucket, key, version_id=only.version_id)
+            except S3Error as e:
+                if e.code not in _MISSING_CODES:
+                    raise
+                return None, True
+            if head.metadata and head.metadata.get(BLAKE3_META) == blake3_hex:
+                return head.version_id or only.version_id, True
+        log.warning(
+            "content key %s in bucket %s holds %d version(s) this service did not write "
+            "(overwritten, deleted or planted behind its back); storing a verified version "
+            "on top",
+            key,
+            self.bucket,
+            len(entries),
+        )
+        return None, True
 
     def _file(
-        self, key: str, size: int, write: Callable[[bool], str | None]
-    ) -> tuple[str | None, bool]:
-        """Store via ``write`` unless the same content is at ``key``; (version, created)."""
-        current = self._current(key)
-        if current is not None and current.size == size:
-            return self._versioned(key, current.version_id), False
-        if current is not None:
-            # the content address names its bytes; a different size means someone else wrote it
-            log.warning(
-                "content key %s holds %s bytes, not %s: its latest version was not written by "
-                "this service; writing a correct version on top",
-                key,
-                current.size,
-                size,
-            )
+        self, key: str, size: int, blake3_hex: str, write: Callable[[bool], str | None]
+    ) -> tuple[str, bool]:
+        """Store via ``write`` unless this content is at ``key``; (version, created).
+
+        ``write(conditional)`` puts the object at ``key``, with ``If-None-Match: *`` when
+        ``conditional`` (raising _PreconditionFailed if the key was taken meanwhile).
+        """
+        version_id, taken = self._adoptable(key, size, blake3_hex)
+        if version_id:
+            return version_id, False
         try:
-            return self._versioned(key, write(current is None)), True
+            return self._versioned(key, write(not taken)), True
         except _PreconditionFailed:
-            # an identical upload filed it first
-            current = self._current(key)
-            if current is not None and current.size == size:
-                return self._versioned(key, current.version_id), False
-            raise StorageError(
-                f"object storage at {self.endpoint} refused to store {key}: the key was taken "
-                "by a concurrent write of a different size"
-            ) from None
+            pass
+        # an identical upload racing this one filed it first
+        version_id, _ = self._adoptable(key, size, blake3_hex)
+        if version_id:
+            return version_id, False
+        return self._versioned(key, write(False)), True
 
     def _versioned(self, key: str, version_id: str | None) -> str:
         if not version_id:
