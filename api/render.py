@@ -617,6 +617,8 @@ def render_pdf(report: VerificationReport, *, report_hash: str) -> bytes:
                             for c in cells:
                                 row.cell(_clean(c), style=alert if i in block.alert_rows else None)
                 else:
+                    if block.note and pdf.will_page_break(25):
+                        pdf.add_page()  # a caption stays with what it introduces
                     if block.pre:
                         pdf.set_fill_color(246, 246, 246)
                     pdf.set_font(FONT_FAMILY, "B" if block.note else "", 8.5)

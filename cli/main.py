@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli import accounts, cases, custody_cmds, evidence, ledger
+from cli import accounts, cases, custody_cmds, evidence, ledger, verify_cmds
 from cli.output import JsonOpt, boundary, emit_json, out
 from custody.digests import SUPPORTED, hash_file, parse_algorithms
 
@@ -25,6 +25,8 @@ app.add_typer(accounts.grant_app, name="grant")
 app.add_typer(custody_cmds.transfer_app, name="transfer")
 app.add_typer(custody_cmds.dispose_app, name="dispose")
 app.command("hold")(custody_cmds.hold)
+app.command("verify")(verify_cmds.verify)
+app.add_typer(verify_cmds.fixity_app, name="fixity")
 evidence.register(app)
 
 

@@ -16,9 +16,12 @@ How a put works (each byte is read once and hashed once, by the caller's ``Multi
    ``upload_threads + 1`` parts). When the stream ends the BLAKE3 is known, and the staging
    object is copied server-side to its content address (CopyObject up to 5 GiB, a
    multipart UploadPartCopy above), then the staging version is deleted.
-4. If the content address already holds the same number of bytes, nothing is copied: that
-   object is returned with ``created=False``. Writes to the content address carry
-   ``If-None-Match: *``, so two identical uploads racing each other produce one version.
+4. If the content address already holds this content — one version, of the right size,
+   whose ``x-amz-meta-blake3`` (recorded on every object filed here) names it — nothing is
+   written: that version is returned with ``created=False``. Writes to a free content
+   address carry ``If-None-Match: *``, so identical uploads racing each other make one
+   version. A content key holding anything else (overwritten, delete-marked or planted
+   behind the service's back) gets a fresh, verified version on top, and a warning.
 
 Any failure aborts the multipart upload; a failure after it completed leaves at worst an
 unreferenced staging blob (removed on a best-effort basis), never a referenced mutable one.

@@ -126,6 +126,11 @@ def _why(entry: dict[str, Any]) -> str | None:
     return None
 
 
+def _as_bytes(value: object) -> bytes:
+    """A tampered SQLite row may hold TEXT where BLOB belongs; hash what is there."""
+    return value if isinstance(value, bytes) else str(value).encode("utf-8")
+
+
 def _ledger_check(
     ctx: AppContext, session: Session, rows: list[LedgerEntry]
 ) -> tuple[LedgerCheck, list[CustodyEvent]]:
@@ -138,14 +143,17 @@ def _ledger_check(
     for row in rows:
         if row.seq >= checkpoint.size:
             continue
-        value = json.loads(row.canonical)
+        canonical = _as_bytes(row.canonical)
+        value = json.loads(canonical)
         prev_row = ledger_store.entry_at(session, row.seq - 1) if row.seq > 0 else None
-        expected_prev = merkle.leaf_hash(prev_row.canonical).hex() if prev_row else "0" * 64
+        expected_prev = (
+            merkle.leaf_hash(_as_bytes(prev_row.canonical)).hex() if prev_row else "0" * 64
+        )
         try:
-            leaf = check_entry(row.canonical, expected_seq=row.seq, expected_prev=expected_prev)
+            leaf = check_entry(canonical, expected_seq=row.seq, expected_prev=expected_prev)
             chain_ok = True
         except CustodyError as e:
-            leaf = merkle.leaf_hash(row.canonical)
+            leaf = merkle.leaf_hash(canonical)
             chain_ok = False
             findings.append(f"entry {row.seq}: {e.message}")
         proof = ledger_store.inclusion_proof(session, row.seq, checkpoint.size)

@@ -10,6 +10,7 @@ see tests/custody/test_log_audit.py, where the bisection over consistency proofs
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -155,7 +156,7 @@ def test_hash_is_sha256_of_zero_byte_and_canonical_bytes() -> None:
 def test_prev_links() -> None:
     chain = make_chain()
     assert chain[0].value()["prev"] == "0" * 64 == GENESIS_PREV
-    for before, after in zip(chain, chain[1:], strict=False):
+    for before, after in itertools.pairwise(chain):
         assert after.value()["prev"] == before.hash_hex
 
 
@@ -309,9 +310,7 @@ def test_missing_field(missing: str) -> None:
     assert f"lacks field(s) {missing}" in info.value.message
 
 
-@pytest.mark.parametrize(
-    "garbage", [b"", b"not json", b"\xff\xfe", b"[1,2]", b'"x"'], ids=repr
-)
+@pytest.mark.parametrize("garbage", [b"", b"not json", b"\xff\xfe", b"[1,2]", b'"x"'], ids=repr)
 def test_garbage_bytes(garbage: bytes) -> None:
     entries = pairs(make_chain())
     entries[6] = (6, garbage)
