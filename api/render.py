@@ -628,7 +628,7 @@ def render_pdf(report: VerificationReport, *, report_hash: str) -> bytes:
                         _clean(block.text),
                         fill=block.pre,
                         border=1 if block.pre else 0,
-                        padding=1.5 if block.pre else 0,
+                        padding=2 if block.pre else 0,
                         wrapmode=WrapMode.WORD,
                         align="L",
                         new_x=XPos.LMARGIN,

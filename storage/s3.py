@@ -427,13 +427,16 @@ class S3ObjectLockStore:
 
         try:
             number, data = 1, first
-            while data:
-                while len(pending) >= self.upload_threads:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    collect(done)
-                pending.add(pool.submit(self._upload_part, staging, upload_id, number, data))
-                total += len(data)
-                if len(data) < self._part_size(number):
+            while True:
+                # the part travels in a box the worker empties, so that its memory is freed
+                # when the upload finishes, not when the executor drops its work item
+                size = len(data)
+                box = [data]
+                del data
+                pending.add(pool.submit(self._upload_part, staging, upload_id, number, box))
+                del box
+                total += size
+                if size < self._part_size(number):
                     break  # the stream has ended
                 number += 1
                 if number > MAX_PARTS:
@@ -441,8 +444,13 @@ class S3ObjectLockStore:
                         f"upload exceeds the {MAX_PARTS} parts an S3 object may have; "
                         "raise CUSTODY_S3_PART_SIZE"
                     )
+                # make room before reading: at most upload_threads + 1 parts in memory
+                while len(pending) >= self.upload_threads:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    collect(done)
                 data = self._read_part(stream, hasher, self._part_size(number), max_bytes, total)
-            del data
+                if not data:
+                    break
             finished, pending = wait(pending).done, set()
             collect(finished)
             parts = [(n, etags[n]) for n in sorted(etags)]
@@ -478,9 +486,11 @@ class S3ObjectLockStore:
         )
 
     def _upload_part(
-        self, staging: str, upload_id: str, number: int, data: bytes
+        self, staging: str, upload_id: str, number: int, box: list[bytes]
     ) -> tuple[int, str]:
+        data = box.pop()
         etag = self._client._upload_part(self.bucket, staging, data, None, upload_id, number)
+        del data
         return number, etag
 
     def _complete(

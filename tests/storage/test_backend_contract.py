@@ -287,9 +287,9 @@ def test_large_object_streams_in_parts_and_round_trips(store: ObjectStore) -> No
     if isinstance(store, S3ObjectLockStore):
         upload_part = store._upload_part
 
-        def counting(staging: str, upload_id: str, number: int, data: bytes):  # type: ignore[no-untyped-def]
+        def counting(staging: str, upload_id: str, number: int, box: list[bytes]):  # type: ignore[no-untyped-def]
             calls.append(number)
-            return upload_part(staging, upload_id, number, data)
+            return upload_part(staging, upload_id, number, box)
 
         store._upload_part = counting  # type: ignore[method-assign]
 

@@ -1,0 +1,161 @@
+"""One writer order (DESIGN §3.4): concurrent appends from processes and threads.
+
+Every writer builds its own engine from the URL (as separate API replicas would) and commits
+each append in its own transaction. The result must be one linear ledger: no gaps, no forks,
+every prev link right, and a Merkle root equal to an independent MemoryTree's.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import sqlite3
+import threading
+from collections import defaultdict
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from custody import ledger_store, merkle
+from custody.db import make_engine, migrate
+from custody.ledger import Action, EntryDraft, verify_chain
+from custody.models import LedgerEntry, LedgerNode
+
+PROCESSES, PER_PROCESS = 4, 200
+THREADS, PER_THREAD = 8, 50
+JOIN_TIMEOUT = 240
+
+
+def append_loop(engine: Engine, writer: str, count: int) -> None:
+    for i in range(count):
+        with Session(engine) as session:
+            ledger_store.append(
+                session,
+                EntryDraft(
+                    actor=writer,
+                    department="forensics",
+                    action=Action.VIEW,
+                    details={"writer": writer, "i": i},
+                ),
+            )
+            session.commit()
+
+
+def process_writer(url: str, writer: str, count: int) -> None:
+    """Runs in a spawned process: its own interpreter, engine and connections."""
+    engine = make_engine(url)
+    try:
+        append_loop(engine, writer, count)
+    finally:
+        engine.dispose()
+
+
+def check_linear_ledger(engine: Engine, writers: dict[str, int]) -> None:
+    total = sum(writers.values())
+    with Session(engine) as session:
+        rows = session.execute(select(LedgerEntry).order_by(LedgerEntry.seq)).scalars().all()
+        assert ledger_store.size(session) == total
+        db_root = ledger_store.root(session, total)
+        node_count = session.execute(select(func.count()).select_from(LedgerNode)).scalar_one()
+    assert len(rows) == total
+    assert [r.seq for r in rows] == list(range(total))  # no gaps, no duplicates
+    leaves = verify_chain((r.seq, bytes(r.canonical)) for r in rows)  # every prev link
+    assert [h.hex() for h in leaves] == [r.entry_hash for r in rows]
+    assert db_root == merkle.MemoryTree(leaves).root()
+    assert node_count == sum(total >> level for level in range(total.bit_length()))
+    # each writer's own appends keep their order and none is lost or doubled
+    seen: dict[str, list[int]] = defaultdict(list)
+    for r in rows:
+        value = json.loads(bytes(r.canonical))
+        seen[value["details"]["writer"]].append(value["details"]["i"])
+    assert {w: len(v) for w, v in seen.items()} == writers
+    for order in seen.values():
+        assert order == sorted(order) == list(range(len(order)))
+
+
+@pytest.mark.timeout(300)
+def test_processes_append_in_one_linear_order(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        migrate(engine)
+        ctx = multiprocessing.get_context("spawn")
+        writers = {f"proc-{n}": PER_PROCESS for n in range(PROCESSES)}
+        procs = [
+            ctx.Process(target=process_writer, args=(database_url, w, c), name=w)
+            for w, c in writers.items()
+        ]
+        for p in procs:
+            p.start()
+        try:
+            for p in procs:
+                p.join(timeout=JOIN_TIMEOUT)
+            hung = [p.name for p in procs if p.is_alive()]
+            assert not hung, f"writers still running after {JOIN_TIMEOUT}s: {hung}"
+            assert [p.exitcode for p in procs] == [0] * PROCESSES
+        finally:
+            for p in procs:
+                if p.is_alive():
+                    p.terminate()
+                    p.join(timeout=10)
+        check_linear_ledger(engine, writers)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.timeout(300)
+def test_threads_append_in_one_linear_order(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        migrate(engine)
+        writers = {f"thread-{n}": PER_THREAD for n in range(THREADS)}
+        errors: list[BaseException] = []
+
+        def run(writer: str, count: int) -> None:
+            try:
+                append_loop(engine, writer, count)
+            except BaseException as e:  # reported below, in the test's thread
+                errors.append(e)
+
+        threads = [
+            threading.Thread(target=run, args=(w, c), name=w, daemon=True)
+            for w, c in writers.items()
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=JOIN_TIMEOUT)
+        assert not [t.name for t in threads if t.is_alive()], "writer threads hung"
+        assert errors == []
+        check_linear_ledger(engine, writers)
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_transactions_take_the_write_lock_at_begin(tmp_path: Any) -> None:
+    """BEGIN IMMEDIATE: a second writer waits at BEGIN instead of failing at COMMIT."""
+    url = f"sqlite:///{tmp_path / 'custody.db'}"
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+        path = make_url(url).database
+        assert path is not None
+        with Session(engine) as session:
+            ledger_store.size(session)  # a read, but the transaction is open
+            other = sqlite3.connect(path, timeout=0, isolation_level=None)
+            try:
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    other.execute("BEGIN IMMEDIATE")
+            finally:
+                other.close()
+            session.commit()
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+        finally:
+            other.close()
+    finally:
+        engine.dispose()
