@@ -107,6 +107,17 @@ def _opt(value: object) -> str:
     return "—" if value is None or value == "" else str(value)
 
 
+def _size(value: int | None) -> str:
+    if value is None:
+        return "—"
+    if value < 1024:
+        return str(value)
+    amount, index = value / 1024, 0
+    while amount >= 1024 and index < 4:
+        amount, index = amount / 1024, index + 1
+    return f"{value} ({amount:.1f} {('KiB', 'MiB', 'GiB', 'TiB', 'PiB')[index]})"
+
+
 def _result(report: VerificationReport) -> str:
     return "通过 / PASS" if report.passed else "不通过 / FAIL"
 
@@ -196,10 +207,10 @@ def _document(report: VerificationReport, report_hash: str) -> list[_Section]:
                         _Field("文件类型 / Content type", r.content_type),
                         _Field("封存编号 / Seal number", _opt(r.seal_no)),
                         _Field("描述 / Description", _opt(r.description)),
-                        _Field("记录大小(字节) / Size recorded (bytes)", str(r.size_recorded)),
+                        _Field("记录大小(字节) / Size recorded (bytes)", _size(r.size_recorded)),
                         _Field(
                             "重新计算大小(字节) / Size recomputed (bytes)",
-                            _opt(r.size_recomputed),
+                            _size(r.size_recomputed),
                             alert=r.size_recomputed is not None
                             and r.size_recomputed != r.size_recorded,
                         ),
@@ -336,8 +347,9 @@ def _document(report: VerificationReport, report_hash: str) -> list[_Section]:
 
 
 def _clean(text: str) -> str:
-    """Drop control characters other than newline and tab (they cannot be shown)."""
-    return _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
+    """Newlines normalized, tabs as spaces, other control characters dropped."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    return _CONTROL.sub(" ", text)
 
 
 # --- HTML ------------------------------------------------------------------------------
@@ -483,7 +495,9 @@ def _static_fonts(unicodes: set[int], out_dir: Path) -> tuple[Path, Path]:
         subsetter.subset(font)
     paths = []
     for weight, name in ((400, "regular"), (700, "bold")):
-        static = instancer.instantiateVariableFont(font, {"wght": weight}, static=True)
+        static = instancer.instantiateVariableFont(
+            font, {"wght": weight}, static=True, updateFontNames=True
+        )
         path = out_dir / f"{FONT_FAMILY}-{name}.ttf"
         buffer = io.BytesIO()
         static.save(buffer)

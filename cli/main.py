@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from cli import accounts, cases, custody_cmds, evidence, ledger, verify_cmds
+from cli import accounts, cases, custody_cmds, evidence, export_cmd, ledger, verify_cmds
+from cli.bundle_cmd import verify_bundle_command
 from cli.output import JsonOpt, boundary, emit_json, out
 from custody.digests import SUPPORTED, hash_file, parse_algorithms
 
@@ -27,6 +28,8 @@ app.add_typer(custody_cmds.dispose_app, name="dispose")
 app.command("hold")(custody_cmds.hold)
 app.command("verify")(verify_cmds.verify)
 app.add_typer(verify_cmds.fixity_app, name="fixity")
+app.command("export")(export_cmd.export)
+app.command("verify-bundle")(verify_bundle_command)
 evidence.register(app)
 
 

@@ -168,11 +168,14 @@ class BundleReport:
 def safe_file_name(name: str) -> str:
     """The basename with ``/``, ``\\``, NUL and other control characters removed.
 
-    Falls back to ``content.bin`` when nothing usable is left; over-long names keep their
-    extension and are cut to 200 UTF-8 bytes.
+    ``%`` becomes the full-width ``％``: RFC 8493 percent-encodes ``%`` in manifests but
+    bagit-python (``bagit.py --validate``) does not decode it, so a bag path with ``%`` cannot
+    satisfy both; with no ``%``, CR or LF in any path, every BagIt tool reads our manifests
+    alike. Falls back to ``content.bin`` when nothing usable is left; over-long names keep
+    their extension and are cut to 200 UTF-8 bytes.
     """
     base = re.split(r"[/\\]", name)[-1] if name else ""
-    base = "".join(c for c in base if ord(c) >= 0x20 and ord(c) != 0x7F)
+    base = "".join(c for c in base if ord(c) >= 0x20 and ord(c) != 0x7F).replace("%", "\uff05")
     if base in ("", ".", ".."):
         return FALLBACK_CONTENT_NAME
     if len(base.encode("utf-8")) > _MAX_NAME_BYTES:
@@ -477,7 +480,7 @@ def _require(condition: bool, message: str) -> None:
         raise BundleError(message)
 
 
-def _check_input(data: BundleInput, with_content: bool) -> tuple[Checkpoint, VerifierKey]:
+def _check_input(data: BundleInput) -> tuple[Checkpoint, VerifierKey]:
     """Verify, then persist: refuse inputs whose proofs or signatures do not hold."""
     try:
         verifier = VerifierKey.from_text(data.verifier_key)
@@ -549,8 +552,6 @@ def _check_input(data: BundleInput, with_content: bool) -> tuple[Checkpoint, Ver
             details.get("digests") == ev.digests,
             f"the INTAKE entry of {ev.id} records other digests than the evidence",
         )
-        if with_content:
-            _require(ev.content_path is not None, f"content of {ev.id} was asked for but not given")
     return checkpoint, verifier
 
 
@@ -561,11 +562,15 @@ def write_bundle(
     with_content: bool,
     progress: Callable[[int], None] | None = None,
 ) -> Path:
-    """Write the bag at ``out_dir`` (absent or empty); return it. Raises BundleError."""
+    """Write the bag at ``out_dir`` (absent or empty); return it. Raises BundleError.
+
+    With ``with_content``, each item's ``content_path`` is copied in (and checked against
+    its recorded digests); an item without one (e.g. disposed) is bundled without content.
+    """
     out_dir = Path(out_dir)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise BundleError(f"{out_dir} is not empty; choose a new folder for the bundle")
-    checkpoint, _ = _check_input(data, with_content)
+    checkpoint, _ = _check_input(data)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial", dir=out_dir.parent))
     try:
@@ -824,19 +829,21 @@ class _Verifier:
             self.fail(str(self.root), f"{self.root}: not a folder; give the bundle's folder")
             return
         for step in (
+            self.walk_payload,
             self.check_bag,
             self.check_sums,
             self.check_case,
             self.check_checkpoint,
             self.check_entries,
             self.check_reports,
+            self.check_export,
             self.check_content,
             self.check_consistency,
         ):
-            with self.guard(step.__name__.removeprefix("check_")):
+            with self.guard(step.__name__.removeprefix("check_").removeprefix("walk_")):
                 step()
 
-    def _walk_payload(self) -> None:
+    def walk_payload(self) -> None:
         data = self.path("data")
         if not data.is_dir():
             self.fail("data/", "the bag has no data/ folder")
@@ -942,7 +949,6 @@ class _Verifier:
                 )
             else:
                 self.ok("bagit.txt", f"bagit.txt: BagIt {version}, UTF-8")
-        self._walk_payload()
         manifests = sorted(
             p.name for p in self.root.iterdir() if re.fullmatch(r"manifest-[a-z0-9]+\.txt", p.name)
         )
@@ -1073,7 +1079,11 @@ class _Verifier:
             self.fail(key_item, f"file deleted from the bag: {key_item}")
             return
         named = raw_key.decode("utf-8").strip()
-        if named == self.trusted_text:
+        try:
+            same = VerifierKey.from_text(named) == self.trusted
+        except CustodyError:
+            same = False
+        if same:
             self.ok(key_item, f"{key_item}: names the trusted key")
         else:
             self.fail(
@@ -1183,9 +1193,7 @@ class _Verifier:
                 f"{forged}: its prev {prev} is not the hash of entry {seq - 1} in the signed "
                 f"ledger ({e.message})"
             ]
-        before = self.entries.get(seq - 1)
-        if before is not None and leaf_hash(before[0]).hex() != prev:
-            return [f"{forged}: its prev does not match the bundled entry {seq - 1}"]
+        # (a bundled entry seq-1 that hashes otherwise fails its own inclusion proof)
         return []
 
     # reports
@@ -1270,6 +1278,7 @@ class _Verifier:
                     )
         problems.extend(self._intake_problems(item, evidence_id, report))
         problems.extend(self._custody_problems(item, report))
+        problems.extend(self._report_ledger_problems(item, report))
         if not report.passed:
             findings = "; ".join(report.findings) or "no findings given"
             problems.append(f"{item}: the report itself records a FAILED verification: {findings}")
@@ -1338,6 +1347,70 @@ class _Verifier:
                 )
         return problems
 
+    def check_export(self) -> None:
+        """The signed EXPORT entry, when it lists the items, proves none was taken out."""
+        number = (self.case or {}).get("case", {}).get("number")
+        exports = [
+            (seq, value)
+            for seq, (_, value) in sorted(self.entries.items())
+            if value.get("action") == str(Action.EXPORT)
+            and value.get("case") == number
+            and isinstance((value.get("details") or {}).get("evidence"), list)
+        ]
+        if not exports:
+            return
+        seq, value = exports[-1]
+        item = f"data/ledger/entries/{seq:06d}.json"
+        listed = {str(x) for x in value["details"]["evidence"]}
+        present = set(self._evidence_ids())
+        missing, extra = sorted(listed - present), sorted(present - listed)
+        for evidence_id in missing:
+            self.fail(
+                item,
+                f"{item}: the EXPORT entry lists evidence {evidence_id}, which is missing from "
+                "the bundle — an item was removed",
+            )
+        for evidence_id in extra:
+            self.fail(
+                item,
+                f"{item}: evidence {evidence_id} is in the bundle but not in the EXPORT entry — "
+                "an item was added",
+            )
+        if not missing and not extra:
+            self.ok(item, f"{item}: the bundle holds exactly the {len(listed)} exported item(s)")
+
+    def _report_ledger_problems(self, item: str, report: VerificationReport) -> list[str]:
+        """The report's own checkpoint must be trusted and prove the bundled entries it lists."""
+        try:
+            cp = open_checkpoint(report.ledger.checkpoint_note, [self.trusted])
+        except CustodyError as e:
+            return [f"{item}: its checkpoint is not signed by the trusted key ({e.message})"]
+        problems = []
+        for number, raw in enumerate(report.ledger.proofs):
+            try:
+                proof = parse_inclusion_proof(raw)
+            except CustodyError as e:
+                problems.append(f"{item}: its proof #{number} is malformed ({e.message})")
+                continue
+            bundled = self.entries.get(proof.leaf_index)
+            if bundled is None:
+                continue  # a listed entry missing from the bundle is reported with the custody
+            if proof.tree_size != cp.size:
+                problems.append(
+                    f"{item}: its proof of entry {proof.leaf_index} is for tree size "
+                    f"{proof.tree_size}, not its checkpoint's {cp.size}"
+                )
+                continue
+            try:
+                proof.verify(leaf_hash=leaf_hash(bundled[0]), root=cp.root)
+            except CustodyError:
+                problems.append(
+                    f"{item}: the bundled entry {proof.leaf_index} is not the one its signed "
+                    "checkpoint proves — data/ledger/entries/"
+                    f"{proof.leaf_index:06d}.json was edited"
+                )
+        return problems
+
     # content
 
     def check_content(self) -> None:
@@ -1366,7 +1439,7 @@ class _Verifier:
                 if self.content_dir is None:
                     self.skip(
                         item,
-                        f"{item}: SKIPPED — content not included in the bundle; pass "
+                        f"{item}: not checked — content not included in the bundle; pass "
                         "--content-dir DIR to check a copy",
                     )
                     continue

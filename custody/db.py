@@ -38,6 +38,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute("PRAGMA recursive_triggers=ON")
             cur.close()
 
         @event.listens_for(engine, "begin")

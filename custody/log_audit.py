@@ -9,6 +9,7 @@ what was signed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -61,6 +62,21 @@ def _first_bad_by_bisection(
     return hi - 1
 
 
+def _edited_before_link(
+    entries: Sequence[tuple[int, bytes]], leaves: list[bytes], k: int, checkpoint: Checkpoint
+) -> int | None:
+    """Entry k's ``prev`` still carries the original hash of entry k-1; if putting it back
+    reproduces the signed root, entry k-1 (not the link) is what was edited."""
+    try:
+        original = bytes.fromhex(json.loads(entries[k][1])["prev"])
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None
+    if len(original) != merkle.HASH_SIZE:
+        return None
+    restored = merkle.MemoryTree(leaves[: k - 1] + [original] + leaves[k:])
+    return k - 1 if restored.root(checkpoint.size) == checkpoint.root else None
+
+
 def audit_log(
     entries: Sequence[tuple[int, bytes]],
     checkpoint: Checkpoint,
@@ -105,6 +121,8 @@ def audit_log(
         bad: int | None = None
         if probe is not None and checkpoint.size > 0:
             bad = _first_bad_by_bisection(leaves, checkpoint, probe)
+        elif chain_error is not None and chain_error.seq:
+            bad = _edited_before_link(entries, leaves, chain_error.seq, checkpoint)
         if chain_error is not None and (
             bad is None or (chain_error.seq is not None and chain_error.seq <= bad)
         ):
@@ -152,6 +170,8 @@ def check_consistency(old: Checkpoint, new: Checkpoint, proof: Sequence[bytes]) 
             raise ProofError(f"two different roots were signed for size {old.size}: a fork")
         return
     if old.size == 0:
+        if old.root != merkle.EMPTY_ROOT:
+            raise ProofError("a checkpoint of the empty log must carry the empty-tree root")
         return
     merkle.verify_consistency(
         first=old.size, second=new.size, proof=proof, first_root=old.root, second_root=new.root

@@ -7,7 +7,7 @@ the root credentials — until the date passes. MinIO in production, SeaweedFS i
 
 How a put works (each byte is read once and hashed once, by the caller's ``MultiHasher``):
 
-1. The stream is read part by part (``part_size``, 16 MiB by default), every chunk fed to
+1. The stream is read part by part (``part_size``, 16 MiB by default), every piece fed to
    the hasher as it is read.
 2. An object that fits in one part is already whole in memory, so its BLAKE3 — its address
    — is known: it is written straight to ``objects/blake3/ab/cd/<hex>`` with one PUT.
@@ -15,7 +15,9 @@ How a put works (each byte is read once and hashed once, by the caller's ``Multi
    parts in flight while the next one is read and hashed (memory: at most
    ``upload_threads + 1`` parts). When the stream ends the BLAKE3 is known, and the staging
    object is copied server-side to its content address (CopyObject up to 5 GiB, a
-   multipart UploadPartCopy above), then the staging version is deleted.
+   multipart UploadPartCopy above), then the staging version is deleted. That server-side
+   copy is the price of learning the address only at the end; the upload itself runs as
+   fast as the SDK's own parallel ``fput_object``.
 4. If the content address already holds this content — one version, of the right size,
    whose ``x-amz-meta-blake3`` (recorded on every object filed here) names it — nothing is
    written: that version is returned with ``created=False``. Writes to a free content
@@ -23,8 +25,10 @@ How a put works (each byte is read once and hashed once, by the caller's ``Multi
    version. A content key holding anything else (overwritten, delete-marked or planted
    behind the service's back) gets a fresh, verified version on top, and a warning.
 
-Any failure aborts the multipart upload; a failure after it completed leaves at worst an
-unreferenced staging blob (removed on a best-effort basis), never a referenced mutable one.
+Any failure aborts the multipart upload (if the server is reachable; otherwise it stays open
+until a lifecycle rule such as MinIO's AbortIncompleteMultipartUpload ends it); a failure
+after it completed leaves at worst an unreferenced staging blob (removed on a best-effort
+basis), never a referenced mutable one.
 Part sizes double every 1000 parts (S3 allows 10 000 parts per object), so memory grows
 only for uploads past ~16 GiB: ``(upload_threads + 1) * part_size * 2`` up to ~47 GiB, and
 so on.
@@ -763,8 +767,9 @@ class S3ObjectLockStore:
             return self._lock_state(key, version_id)
 
     def set_legal_hold(self, key: str, version_id: str | None, on: bool) -> LockState:
-        with self._errors("set the legal hold of", key, version_id, locking=True):
+        with self._errors("find", key, version_id):
             self._client.stat_object(self.bucket, key, version_id=version_id)
+        with self._errors("set the legal hold of", key, version_id, locking=True):
             if on:
                 self._client.enable_object_legal_hold(self.bucket, key, version_id)
             else:

@@ -3,17 +3,30 @@
 ``SeaweedServer`` runs ``weed server -s3`` on free loopback ports with one admin identity,
 and can be stopped and started again on the same ports and data (to test "storage went away
 mid-intake"). Tests use the session fixture ``seaweed_s3``; other test packages import it
-into their conftest with ``from tests.seaweed import seaweed_s3  # noqa: F401``. However
-often the fixture is registered, one server per test session is started.
+into their conftest with ``from tests.seaweed import seaweed_s3  # noqa: F401``; however
+many conftests register the fixture, one server per test session is started.
 
 Where SeaweedFS 4.x differs from MinIO behind the same ``minio`` SDK calls (the S3 backend
 copes with both):
 - "no retention on this version" is ``ObjectLockConfigurationNotFoundError`` (MinIO:
-  ``NoSuchObjectLockConfiguration``); "no legal hold" is ``NoSuchObjectLegalHold`` (MinIO:
-  a hold status OFF), so the SDK's own "not configured" handling does not apply;
+  ``NoSuchObjectLockConfiguration``, which the SDK maps to None); "no legal hold" is
+  ``NoSuchObjectLegalHold`` (which the SDK does not map to False);
 - HEAD of a missing version answers 404 with no body, which the SDK reports as
   ``NoSuchKey`` (MinIO: ``NoSuchVersion``);
-- refusals under COMPLIANCE retention or legal hold are a bare ``AccessDenied`` (403).
+- refusals under COMPLIANCE retention or legal hold are a bare ``AccessDenied`` (403);
+- CopyObject copies the data (no metadata-only copy), about as fast as a local upload.
+
+And what this helper does about the server itself:
+- ``-s3.port.iceberg`` (8181) and ``-s3.port.lance`` (9101) default to fixed ports: disabled;
+  every HTTP and gRPC port is passed explicitly (gRPC would default to port + 10000);
+- a restart of the single master waits for a raft election (10 s by default): shortened
+  with ``-master.electionTimeout=1s``;
+- S3 answers before the volume server has joined the master, and the first write then
+  stalls for seconds: readiness also waits for a data node in the master's /dir/status;
+- a graceful shutdown takes over 15 s (``-volume.preStopSeconds`` and more): ``stop()``
+  sends SIGTERM, then SIGKILL after 2 s, to the whole process group;
+- weed leaves unix sockets ``/tmp/seaweedfs-*-<port>.sock`` behind: removed after stop;
+- glog files go to ``<base>/glog`` (``-logdir``), stdout/stderr to ``<base>/weed.log``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Accounts, roles, grants and clearances over real HTTP: denials change nothing and are recorded."""
+"""Accounts, roles, grants and clearances over HTTP: denials change nothing and are recorded."""
 
 from __future__ import annotations
 

@@ -293,7 +293,7 @@ def test_body_larger_than_limit_is_413(tmp_path: Any, technician_factory: Any = 
             headers={**tech.headers, "Content-Type": "application/octet-stream"},
         )
         assert_problem(r, 413, "upload-too-large")
-        evidence, entries, actions = counts(ctx)
+        evidence, _entries, actions = counts(ctx)
         assert evidence == before[0]
         assert actions[-2:] == [Action.INTAKE_REFUSED, Action.INTAKE_REFUSED]
         assert stored_objects(ctx) == []
@@ -342,7 +342,7 @@ def test_client_disconnect_mid_upload_records_no_evidence(
         sent.append(message)
 
     asyncio.run(asyncio.wait_for(app(scope, receive, send), timeout=30))
-    evidence, entries, actions = counts(ctx)
+    evidence, _entries, actions = counts(ctx)
     assert evidence == before[0]
     assert Action.INTAKE not in actions[before[1] :]
     assert stored_objects(ctx) == []

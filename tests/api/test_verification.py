@@ -48,7 +48,7 @@ def test_verification_passes_is_signed_and_recorded(
         "sha256": True,
     }
     assert report["lock"]["mode"] == "LOCAL-WORM" and report["lock"]["ok"]
-    assert [e["action"] for e in report["custody"]][0] == Action.INTAKE
+    assert next(e["action"] for e in report["custody"]) == Action.INTAKE
     assert all(e["chain_ok"] and e["proof_ok"] for e in report["custody"])
     # The detached signature verifies with the ledger key over the canonical bytes.
     from custody.canonical import canonical_json

@@ -160,15 +160,7 @@ def test_sqlite_replace_is_refused(engine: Engine, table: str, sql: str) -> None
             conn.execute(text(sql))
     except DBAPIError as e:
         assert "append-only" in str(e)
-    changed = snapshot(engine) != before
-    if changed:
-        pytest.xfail(
-            "DEFECT custody/migrations/versions/0001_initial.py: SQLite "
-            f"'{sql.split(' (')[0]}' silently replaced a {table} row; add BEFORE INSERT "
-            "triggers that RAISE when the key (or entry_hash) already exists, or enable "
-            "recursive_triggers in custody.db.make_engine"
-        )
-    assert not changed
+    assert snapshot(engine) == before, f"SQLite REPLACE rewrote a {table} row"
 
 
 def test_appends_still_work_after_refusals(engine: Engine) -> None:

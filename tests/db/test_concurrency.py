@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from custody import ledger_store, merkle
 from custody.db import make_engine, migrate
@@ -56,7 +56,7 @@ def process_writer(url: str, writer: str, count: int) -> None:
 def check_linear_ledger(engine: Engine, writers: dict[str, int]) -> None:
     total = sum(writers.values())
     with Session(engine) as session:
-        rows = session.execute(select(LedgerEntry).order_by(LedgerEntry.seq)).scalars().all()
+        rows = session.execute(select(LedgerEntry).order_by(col(LedgerEntry.seq))).scalars().all()
         assert ledger_store.size(session) == total
         db_root = ledger_store.root(session, total)
         node_count = session.execute(select(func.count()).select_from(LedgerNode)).scalar_one()

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, insert, select, text
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from custody import ledger_store, merkle
 from custody.checkpoint import SigningKey, open_checkpoint
-from custody.errors import InputError, LedgerIntegrityError
+from custody.errors import CheckpointError, InputError, LedgerIntegrityError
 from custody.ledger import GENESIS_PREV, Action, EntryDraft, verify_chain
 from custody.models import Checkpoint, LedgerEntry, LedgerHead, LedgerNode
 
@@ -53,7 +53,7 @@ def append_many(engine: Engine, n: int, *, per_commit: bool = False) -> None:
 
 def stored_hashes(engine: Engine) -> list[bytes]:
     with Session(engine) as session:
-        rows = session.execute(select(LedgerEntry).order_by(LedgerEntry.seq)).scalars().all()
+        rows = session.execute(select(LedgerEntry).order_by(col(LedgerEntry.seq))).scalars().all()
         return [bytes.fromhex(r.entry_hash) for r in rows]
 
 
@@ -275,7 +275,7 @@ def scratch_ledger() -> tuple[list[bytes], dict[tuple[int, int], bytes], list[di
                 entries = [
                     {c: getattr(e, c) for c in LedgerEntry.__table__.columns.keys()}  # type: ignore[attr-defined]
                     for e in session.execute(
-                        select(LedgerEntry).order_by(LedgerEntry.seq)
+                        select(LedgerEntry).order_by(col(LedgerEntry.seq))
                     ).scalars()
                 ]
         finally:
@@ -307,7 +307,7 @@ def test_scratch_rows_are_what_append_writes(engine: Engine) -> None:
     leaves, nodes, entries = scratch_ledger()
     assert stored_hashes(engine) == leaves[:40]
     with Session(engine) as session:
-        here = session.execute(select(LedgerEntry).order_by(LedgerEntry.seq)).scalars().all()
+        here = session.execute(select(LedgerEntry).order_by(col(LedgerEntry.seq))).scalars().all()
         assert [bytes(e.canonical) for e in here] == [e["canonical"] for e in entries[:40]]
     assert stored_nodes(engine) == {k: v for k, v in nodes.items() if (k[1] + 1) << k[0] <= 40}
 
@@ -388,7 +388,7 @@ def test_sign_current_persists_one_checkpoint_per_size(engine: Engine) -> None:
             second_root=cp4.root,
         )
     with Session(engine) as session:
-        rows = session.execute(select(Checkpoint).order_by(Checkpoint.size)).scalars().all()
+        rows = session.execute(select(Checkpoint).order_by(col(Checkpoint.size))).scalars().all()
         assert [r.size for r in rows] == [0, 3, 4]
         latest = ledger_store.latest_checkpoint(session)
         assert latest is not None and latest.size == 4
@@ -396,7 +396,7 @@ def test_sign_current_persists_one_checkpoint_per_size(engine: Engine) -> None:
         assert kept is not None and kept.note == first_note
         assert ledger_store.checkpoint_at(session, 2) is None
     other = SigningKey.generate(ORIGIN)
-    with pytest.raises(Exception, match="no signature by a trusted key"):
+    with pytest.raises(CheckpointError, match="no signature by a trusted key"):
         open_checkpoint(first_note, [other.verifier()])
 
 

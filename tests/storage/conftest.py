@@ -81,7 +81,7 @@ def s3_store(seaweed: SeaweedS3) -> S3ObjectLockStore:
     return store
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
     """Each backend in turn: the contract suite runs once per backend."""
     if request.param == "local":

@@ -15,7 +15,7 @@ import pytest
 
 from custody.digests import MultiHasher
 from custody.errors import ObjectMissing, RetentionActive, UploadTooLarge
-from storage.base import ObjectStore, content_key
+from storage.base import ObjectStore, StoredObject, content_key
 from storage.local import LocalWormStore
 from storage.s3 import MiB, S3ObjectLockStore
 from tests.storage.conftest import TEST_PART_SIZE, TEST_UPLOAD_THREADS, Expected
@@ -23,9 +23,9 @@ from tests.storage.conftest import TEST_PART_SIZE, TEST_UPLOAD_THREADS, Expected
 MISSING_KEY = content_key("0" * 64)
 
 
-def put(store: ObjectStore, data: bytes, **kwargs: object):  # type: ignore[no-untyped-def]
+def put(store: ObjectStore, data: bytes, max_bytes: int | None = None) -> StoredObject:
     with MultiHasher() as hasher:
-        return store.put(io.BytesIO(data), hasher=hasher, **kwargs)  # type: ignore[arg-type]
+        return store.put(io.BytesIO(data), hasher=hasher, max_bytes=max_bytes)
 
 
 def read(store: ObjectStore, key: str, version_id: str | None) -> bytes:
@@ -287,7 +287,9 @@ def test_large_object_streams_in_parts_and_round_trips(store: ObjectStore) -> No
     if isinstance(store, S3ObjectLockStore):
         upload_part = store._upload_part
 
-        def counting(staging: str, upload_id: str, number: int, box: list[bytes]):  # type: ignore[no-untyped-def]
+        def counting(
+            staging: str, upload_id: str, number: int, box: list[bytes]
+        ) -> tuple[int, str]:
             calls.append(number)
             return upload_part(staging, upload_id, number, box)
 

@@ -32,6 +32,8 @@ from storage.s3 import MiB, S3ObjectLockStore, s3_store_from_settings
 from tests.seaweed import SeaweedS3
 from tests.storage.conftest import TEST_PART_SIZE, Expected, make_s3_store, new_bucket_name
 
+pytestmark = pytest.mark.s3
+
 
 def put(store: S3ObjectLockStore, data: bytes) -> StoredObject:
     with MultiHasher() as hasher:

@@ -16,6 +16,11 @@ depends_on = None
 
 APPEND_ONLY_TABLES = ("ledger_entries", "ledger_nodes", "ledger_checkpoints")
 TS = sa.DateTime(timezone=True)
+SQLITE_KEYS = {
+    "ledger_entries": "seq = NEW.seq OR entry_hash = NEW.entry_hash",
+    "ledger_nodes": "level = NEW.level AND idx = NEW.idx",
+    "ledger_checkpoints": "size = NEW.size",
+}
 
 
 def upgrade() -> None:
@@ -145,6 +150,14 @@ def _append_only_triggers() -> None:
                     f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
                     f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {verb} refused'); END"
                 )
+        # INSERT OR REPLACE deletes the clashing row without firing DELETE triggers (unless
+        # recursive_triggers is on), so refuse any insert whose key already exists.
+        for table, clash in SQLITE_KEYS.items():
+            op.execute(
+                f"CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} "
+                f"WHEN EXISTS (SELECT 1 FROM {table} WHERE {clash}) "
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: REPLACE refused'); END"
+            )
     elif dialect == "postgresql":
         op.execute(
             """

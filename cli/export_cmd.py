@@ -1,0 +1,161 @@
+"""``custody export CASE --out DIR``: fetch the export package, then write a BagIt bundle."""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli.client import ApiClient
+from cli.errors import CliError, ExitCode
+from cli.evidence import progress_bar
+from cli.output import JsonOpt, boundary, emit_json, out
+from custody.bundle import BundleEntry, BundleEvidence, BundleInput, write_bundle
+from custody.digests import CHUNK_SIZE, MultiHasher
+from custody.ledger import rfc3339, utc_now
+from custody.merkle import parse_inclusion_proof
+
+
+def _category(content_type: str) -> str:
+    return content_type.split("/", 1)[0] if "/" in content_type else content_type
+
+
+def _download(api: ApiClient, ev: dict[str, Any], purpose: str, into: Path, advance: Any) -> Path:
+    """Stream the content to a temp file, checking it against the recorded digests."""
+    target = into / ev["id"]
+    with (
+        api.stream(f"/api/v1/evidence/{ev['id']}/content", params={"purpose": purpose}) as r,
+        MultiHasher() as hasher,
+        target.open("wb") as f,
+    ):
+        for chunk in r.iter_bytes(CHUNK_SIZE):
+            hasher.update(chunk)
+            f.write(chunk)
+            advance(len(chunk))
+        got = hasher.hexdigests()
+    for algo in ("sha256", "blake3"):
+        if got[algo] != ev["digests"][algo]:
+            raise CliError(
+                f"content of {ev['id']} arrived with {algo} {got[algo]}, recorded "
+                f"{ev['digests'][algo]}: refusing to bundle it",
+                ExitCode.INTEGRITY,
+            )
+    return target
+
+
+def export_bundle(
+    api: ApiClient, case: str, out_dir: Path, *, purpose: str, with_content: bool, quiet: bool
+) -> dict[str, Any]:
+    package = api.post(f"/api/v1/cases/{case}/exports", json={"purpose": purpose}).json()
+    # Disposed items keep their record and reports; their content is gone.
+    downloadable = [i for i in package["items"] if i["state"] != "disposed"]
+    with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=".export-") as tmp, progress_bar(
+        quiet
+    ) as progress:
+        content: dict[str, Path] = {}
+        if with_content:
+            total = sum(i["evidence"]["size"] for i in downloadable)
+            task = progress.add_task("download", total=total)
+            for item in downloadable:
+                content[item["evidence"]["id"]] = _download(
+                    api,
+                    item["evidence"],
+                    purpose,
+                    Path(tmp),
+                    lambda n: progress.update(task, advance=n),
+                )
+        evidence = [
+            BundleEvidence(
+                id=i["evidence"]["id"],
+                file_name=i["evidence"]["original_filename"],
+                content_type=i["evidence"]["content_type"],
+                category=_category(i["evidence"]["content_type"]),
+                size=i["evidence"]["size"],
+                digests=i["evidence"]["digests"],
+                seal_no=i["evidence"]["seal_no"],
+                description=i["evidence"]["description"],
+                intake_time=i["evidence"]["intake_time"],
+                technician=i["evidence"]["technician"],
+                report_json=base64.b64decode(i["report_json"]),
+                report_signature=i["report_signature"],
+                report_html=i["report_html"],
+                report_pdf=base64.b64decode(i["report_pdf"]),
+                content_path=content.get(i["evidence"]["id"]),
+            )
+            for i in package["items"]
+        ]
+        entries = [
+            BundleEntry(
+                seq=e["seq"],
+                canonical=base64.b64decode(e["canonical"]),
+                proof=parse_inclusion_proof(e["proof"]),
+                prev_proof=parse_inclusion_proof(e["prev_proof"]) if e["prev_proof"] else None,
+            )
+            for e in package["entries"]
+        ]
+        data = BundleInput(
+            case_number=package["case"]["number"],
+            case_title=package["case"]["title"],
+            case_classification=package["case"]["classification"],
+            exported_at=rfc3339(utc_now()),
+            exported_by=package["exported_by"],
+            exported_by_department=package["exported_by_department"],
+            purpose=package["purpose"],
+            evidence=evidence,
+            entries=entries,
+            checkpoint_note=package["checkpoint"],
+            verifier_key=package["verifier_key"],
+        )
+        total_bytes = sum(p.stat().st_size for p in content.values())
+        task = progress.add_task("bundle", total=total_bytes or None)
+        write_bundle(
+            data,
+            out_dir,
+            with_content=with_content,
+            progress=lambda n: progress.update(task, advance=n),
+        )
+    return {
+        "bundle": str(out_dir),
+        "case": case,
+        "items": len(evidence),
+        "entries": len(entries),
+        "with_content": with_content,
+        "reports": {i["evidence"]["id"]: i["report_hash"] for i in package["items"]},
+    }
+
+
+@boundary
+def export(
+    case: Annotated[str, typer.Argument(help="Case number.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="New directory for the bundle.")],
+    purpose: Annotated[str, typer.Option(help="Why the bundle is made (recorded).")],
+    with_content: Annotated[
+        bool, typer.Option("--with-content", help="Include the evidence bytes (needs download).")
+    ] = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Write a court bundle (BagIt) with reports, ledger entries, proofs and the checkpoint."""
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise CliError(f"{out_dir} exists and is not empty; choose a new directory", ExitCode.USAGE)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists():
+        os.rmdir(out_dir)
+    with ApiClient() as api:
+        summary = export_bundle(
+            api, case, out_dir, purpose=purpose, with_content=with_content, quiet=json_output
+        )
+    if json_output:
+        emit_json(summary)
+    else:
+        out.print(
+            f"OK: bundle for case {case} written to {out_dir} ({summary['items']} items, "
+            f"{summary['entries']} ledger entries{', with content' if with_content else ''})",
+            markup=False,
+        )
+        out.print(
+            f"Check it: custody verify-bundle {out_dir} --trusted-key KEY", markup=False
+        )
