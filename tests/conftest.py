@@ -19,6 +19,7 @@ from api.security import issue_token
 from api.settings import Settings
 from custody.ledger import utc_now
 from custody.models import Account
+from tests.seaweed import seaweed_s3  # noqa: F401 - the session's S3 server fixture
 
 POSTGRES_URL = os.environ.get(
     "CUSTODY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

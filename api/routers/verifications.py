@@ -155,8 +155,11 @@ def export_case(
     checkpoint_row = ledger_store.sign_current(session, ctx.signing_key, ctx.settings.ledger_origin)
     session.commit()
     checkpoint = open_checkpoint(checkpoint_row.note, [ctx.signing_key.verifier()])
+    rows = {row.seq: row for row in ledger_store.entries_of_case(session, case.number)}
+    for ev in evidence_rows:  # entries about an item but filed without its case
+        rows.update({row.seq: row for row in ledger_store.entries_of_evidence(session, ev.id)})
     entries = []
-    for row in ledger_store.entries_of_case(session, case.number):
+    for row in (rows[seq] for seq in sorted(rows)):
         if row.seq >= checkpoint.size:
             continue
         proof = ledger_store.inclusion_proof(session, row.seq, checkpoint.size)
