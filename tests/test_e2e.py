@@ -173,3 +173,117 @@ def test_walkthrough_intake_through_cli_records_independent_digests(
     r = server.cli("case", "list", token=tech)
     assert r.returncode == 3, r.stderr
     assert "cannot reach" in r.stderr
+
+
+def _setup_case(server: Server, tmp_path: Path) -> tuple[str, str, dict[str, object], Path]:
+    admin = (server.data_dir / "admin.token").read_text().strip()
+    tech = server.cli(
+        "account",
+        "create",
+        "li.wei",
+        "--role",
+        "technician",
+        "--department",
+        "forensics",
+        "--clearance",
+        "secret",
+        "--print-token",
+        token=admin,
+    ).stdout.strip()
+    assert (
+        server.cli(
+            "case", "create", "2026-XS-0117", "--title", "张某等人放贷案", token=tech
+        ).returncode
+        == 0
+    )
+    image = tmp_path / "phone.tar"
+    image.write_bytes(os.urandom(1024 * 1024 + 5))
+    r = server.cli(
+        "intake", str(image), "--case", "2026-XS-0117", "--seal-no", "F-7", "--json", token=tech
+    )
+    assert r.returncode == 0, r.stderr
+    return admin, tech, json.loads(r.stdout), image
+
+
+def test_court_bundle_verifies_offline_and_bundles_prove_growth(
+    server: Server, tmp_path: Path
+) -> None:
+    admin, tech, ev, image = _setup_case(server, tmp_path)
+    key_file = tmp_path / "court.key"
+    key_file.write_text(
+        httpx.get(
+            f"{server.url}/api/v1/ledger/key", headers={"Authorization": f"Bearer {admin}"}
+        ).text
+    )
+    first = tmp_path / "bundle-1"
+    r = server.cli(
+        "export",
+        "2026-XS-0117",
+        "--out",
+        str(first),
+        "--with-content",
+        "--purpose",
+        "transfer to the court",
+        token=tech,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+
+    # Offline, with our tool: only the trusted key.
+    r = server.cli("verify-bundle", str(first), "--trusted-key", str(key_file))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "FAIL" not in r.stdout and "OK:" in r.stdout
+    # Offline, with other people's tools.
+    bagit_py = Path(sys.executable).with_name("bagit.py")
+    r = subprocess.run([str(bagit_py), "--validate", str(first)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    data_dir = first / "data"
+    r = subprocess.run(
+        ["sha256sum", "-c", "SHA256SUMS"], cwd=data_dir, capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    content = list((data_dir / "evidence" / str(ev["id"]) / "content").iterdir())
+    assert [p.read_bytes() for p in content] == [image.read_bytes()]
+
+    # More custody happens; a second bundle a month later.
+    assert server.cli("verify", str(ev["id"]), token=tech).returncode == 0
+    second = tmp_path / "bundle-2"
+    r = server.cli(
+        "export", "2026-XS-0117", "--out", str(second), "--purpose", "appeal", token=tech
+    )
+    assert r.returncode == 0, r.stderr
+    r = server.cli(
+        "ledger",
+        "consistency",
+        str(first / "data/ledger/checkpoint.txt"),
+        str(second / "data/ledger/checkpoint.txt"),
+        "--trusted-key",
+        str(key_file),
+        token=tech,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "extends" in r.stdout
+    # Without content, verification takes the content from elsewhere.
+    r = server.cli(
+        "verify-bundle",
+        str(second),
+        "--trusted-key",
+        str(key_file),
+        "--content-dir",
+        str(image.parent),
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_fixity_run_names_a_flipped_byte(server: Server, tmp_path: Path) -> None:
+    _, tech, ev, _ = _setup_case(server, tmp_path)
+    r = server.cli("fixity", "run", "--all", "--json", token=tech)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads(r.stdout)["passed"] == 1
+    stored = server.data_dir / "store" / str(ev["object_key"])
+    stored.chmod(0o644)
+    raw = bytearray(stored.read_bytes())
+    raw[-1] ^= 0xFF
+    stored.write_bytes(bytes(raw))
+    r = server.cli("fixity", "run", "--case", "2026-XS-0117", token=tech)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "FAIL" in r.stdout and "stored bytes changed" in r.stdout
