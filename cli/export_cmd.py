@@ -26,7 +26,7 @@ def _category(content_type: str) -> str:
 
 def _download(api: ApiClient, ev: dict[str, Any], purpose: str, into: Path, advance: Any) -> Path:
     """Stream the content to a temp file, checking it against the recorded digests."""
-    target = into / ev["id"]
+    target = into / str(ev["id"])
     with (
         api.stream(f"/api/v1/evidence/{ev['id']}/content", params={"purpose": purpose}) as r,
         MultiHasher() as hasher,
@@ -53,9 +53,10 @@ def export_bundle(
     package = api.post(f"/api/v1/cases/{case}/exports", json={"purpose": purpose}).json()
     # Disposed items keep their record and reports; their content is gone.
     downloadable = [i for i in package["items"] if i["state"] != "disposed"]
-    with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=".export-") as tmp, progress_bar(
-        quiet
-    ) as progress:
+    with (
+        tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=".export-") as tmp,
+        progress_bar(quiet) as progress,
+    ):
         content: dict[str, Path] = {}
         if with_content:
             total = sum(i["evidence"]["size"] for i in downloadable)
@@ -156,6 +157,4 @@ def export(
             f"{summary['entries']} ledger entries{', with content' if with_content else ''})",
             markup=False,
         )
-        out.print(
-            f"Check it: custody verify-bundle {out_dir} --trusted-key KEY", markup=False
-        )
+        out.print(f"Check it: custody verify-bundle {out_dir} --trusted-key KEY", markup=False)

@@ -73,7 +73,7 @@ def _edited_before_link(
         return None
     if len(original) != merkle.HASH_SIZE:
         return None
-    restored = merkle.MemoryTree(leaves[: k - 1] + [original] + leaves[k:])
+    restored = merkle.MemoryTree([*leaves[: k - 1], original, *leaves[k:]])
     return k - 1 if restored.root(checkpoint.size) == checkpoint.root else None
 
 
