@@ -153,7 +153,7 @@ def _append_only_triggers() -> None:
         # INSERT OR REPLACE deletes the clashing row without firing DELETE triggers (unless
         # recursive_triggers is on), so refuse any insert whose key already exists.
         for table, clash in SQLITE_KEYS.items():
-            op.execute(  # noqa: S608 - table names and conditions are constants above
+            op.execute(
                 f"CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} "
                 f"WHEN EXISTS (SELECT 1 FROM {table} WHERE {clash}) "
                 f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: REPLACE refused'); END"
