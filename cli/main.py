@@ -44,12 +44,21 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.context import build_context
     from api.settings import load_settings
 
     settings = load_settings()
+    # Open the database, storage and key first: a store without Object Lock, an
+    # unreachable MinIO or a bad key stops the start here with a clear message (exit 3).
+    ctx = build_context(settings)
     if json_output:
         emit_json({"host": host, "port": port, "data_dir": str(settings.data_dir)})
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    else:
+        out.print(
+            f"serving on http://{host}:{port} (storage {ctx.store.name}, data {settings.data_dir})",
+            markup=False,
+        )
+    uvicorn.run(create_app(context=ctx), host=host, port=port, log_level="info")
 
 
 @app.command()

@@ -287,3 +287,24 @@ def test_fixity_run_names_a_flipped_byte(server: Server, tmp_path: Path) -> None
     r = server.cli("fixity", "run", "--case", "2026-XS-0117", token=tech)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "FAIL" in r.stdout and "stored bytes changed" in r.stdout
+
+
+def test_server_refuses_to_start_without_reachable_locked_storage(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "CUSTODY_DATA_DIR": str(tmp_path / "var"),
+        "CUSTODY_STORAGE": "s3",
+        "CUSTODY_S3_ENDPOINT": f"127.0.0.1:{free_port()}",  # nobody listens there
+        "CUSTODY_S3_ACCESS_KEY": "k",
+        "CUSTODY_S3_SECRET_KEY": "do-not-print-me",
+    }
+    r = subprocess.run(
+        [sys.executable, "-m", "cli.main", "serve", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "unreachable" in r.stderr and "CUSTODY_S3_ENDPOINT" in r.stderr
+    assert "do-not-print-me" not in r.stdout + r.stderr

@@ -45,7 +45,7 @@ def checkpoint_at(size: int, session: SessionDep) -> PlainTextResponse:
 @router.get(
     "/key", response_class=PlainTextResponse, dependencies=[guard(policy.Action.LEDGER_CHECKPOINT)]
 )
-def verifier_key(ctx: ContextDep, session: SessionDep) -> PlainTextResponse:
+def verifier_key(ctx: ContextDep) -> PlainTextResponse:
     """The verifier key in C2SP note form: ``name+keyid+base64(0x01||pubkey)``."""
     return PlainTextResponse(ctx.signing_key.verifier().to_text() + "\n")
 
