@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
+import blake3
 import typer
 from rich.progress import (
     BarColumn,
@@ -80,6 +81,13 @@ def intake_one(
     return evidence
 
 
+def prehash_blake3(path: Path) -> str:
+    """BLAKE3 of a file using every core (memory-mapped); fast enough to read twice."""
+    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    hasher.update_mmap(str(path))
+    return str(hasher.hexdigest())
+
+
 def register(app: typer.Typer) -> None:
     app.command("intake")(intake)
     evidence_app.command("show")(show)
@@ -95,6 +103,17 @@ def intake(
     md5: Annotated[str | None, typer.Option(help="MD5 printed by the imager.")] = None,
     sha1: Annotated[str | None, typer.Option(help="SHA-1 printed by the imager.")] = None,
     sm3: Annotated[str | None, typer.Option(help="SM3 printed by the imager.")] = None,
+    blake3_hex: Annotated[
+        str | None, typer.Option("--blake3", help="BLAKE3 printed by the imager.")
+    ] = None,
+    prehash: Annotated[
+        bool,
+        typer.Option(
+            "--prehash",
+            help="Compute BLAKE3 before uploading and declare it, so an S3 server can write "
+            "straight to the content address (no server-side copy). Reads the file twice.",
+        ),
+    ] = False,
     seal_no: Annotated[str | None, typer.Option(help="Seal number (封存编号).")] = None,
     description: Annotated[str, typer.Option(help="What the item is.")] = "",
     media: Annotated[
@@ -106,7 +125,7 @@ def intake(
     json_output: JsonOpt = False,
 ) -> None:
     """Upload evidence files: hashed locally while uploading, then compared with the server's."""
-    declared_raw = {"sha256": sha256, "md5": md5, "sha1": sha1, "sm3": sm3}
+    declared_raw = {"sha256": sha256, "md5": md5, "sha1": sha1, "sm3": sm3, "blake3": blake3_hex}
     declared = {a: normalize_declared(a, v) for a, v in declared_raw.items() if v}
     if declared and len(files) > 1:
         raise CliError(
@@ -121,13 +140,16 @@ def intake(
     failed = False
     with ApiClient() as api, progress_bar(json_output) as progress:
         for path in files:
+            declared_here = dict(declared)
+            if prehash and "blake3" not in declared_here:
+                declared_here["blake3"] = prehash_blake3(path)
             metadata = {
                 "case": case,
                 "filename": path.name,
                 "description": description,
                 "seal_no": seal_no,
                 "media": media_obj,
-                "declared_digests": declared,
+                "declared_digests": declared_here,
                 "algorithms": [a for a in chosen if a not in ("blake3", "sha256")],
             }
             evidence = intake_one(api, path, metadata, chosen, progress)

@@ -64,11 +64,18 @@ class ObjectStore(Protocol):
         """Raise StorageUnavailable / StorageMisconfigured unless the store is usable and locked."""
 
     def put(
-        self, stream: BinaryIO, *, hasher: MultiHasher, max_bytes: int | None = None
+        self,
+        stream: BinaryIO,
+        *,
+        hasher: MultiHasher,
+        max_bytes: int | None = None,
+        expected_blake3: str | None = None,
     ) -> StoredObject:
         """Store the stream under its BLAKE3 address; identical content returns the existing object.
 
-        Raises UploadTooLarge past ``max_bytes`` and leaves nothing referenced behind.
+        Raises UploadTooLarge past ``max_bytes`` and leaves nothing referenced behind. With
+        ``expected_blake3`` (declared by the client) a backend may write straight to that
+        address, and raises DigestMismatch, storing nothing, if the content disagrees.
         """
 
     def open(self, key: str, version_id: str | None) -> Iterator[bytes]:

@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from custody.digests import MultiHasher
-from custody.errors import ObjectMissing, RetentionActive, StorageUnavailable, UploadTooLarge
+from custody.errors import (
+    DigestMismatch,
+    ObjectMissing,
+    RetentionActive,
+    StorageUnavailable,
+    UploadTooLarge,
+)
 from storage.base import CHUNK_SIZE, LockState, ObjectInfo, StoredObject, content_key
 
 LOCK_MODE = "LOCAL-WORM"
@@ -94,7 +100,12 @@ class LocalWormStore:
             ) from e
 
     def put(
-        self, stream: BinaryIO, *, hasher: MultiHasher, max_bytes: int | None = None
+        self,
+        stream: BinaryIO,
+        *,
+        hasher: MultiHasher,
+        max_bytes: int | None = None,
+        expected_blake3: str | None = None,
     ) -> StoredObject:
         try:
             self._staging.mkdir(parents=True, exist_ok=True)
@@ -119,6 +130,18 @@ class LocalWormStore:
                 out.flush()
                 os.fsync(out.fileno())
             digests = hasher.hexdigests()
+            if expected_blake3 and digests["blake3"] != expected_blake3:
+                raise DigestMismatch(
+                    f"the content does not match the declared digest (blake3: declared "
+                    f"{expected_blake3}, computed {digests['blake3']}); nothing was stored",
+                    mismatches=[
+                        {
+                            "algorithm": "blake3",
+                            "declared": expected_blake3,
+                            "computed": digests["blake3"],
+                        }
+                    ],
+                )
             key = content_key(digests["blake3"])
             final = self._path(key)
             final.parent.mkdir(parents=True, exist_ok=True)

@@ -66,6 +66,7 @@ from urllib3.response import BaseHTTPResponse
 from custody.digests import MultiHasher
 from custody.errors import (
     CustodyError,
+    DigestMismatch,
     ObjectMissing,
     RetentionActive,
     StorageError,
@@ -379,16 +380,37 @@ class S3ObjectLockStore:
         return b"".join(pieces)
 
     def put(
-        self, stream: BinaryIO, *, hasher: MultiHasher, max_bytes: int | None = None
+        self,
+        stream: BinaryIO,
+        *,
+        hasher: MultiHasher,
+        max_bytes: int | None = None,
+        expected_blake3: str | None = None,
     ) -> StoredObject:
         self._ensure_ready()
         first = self._read_part(stream, hasher, self.part_size, max_bytes, 0)
         if len(first) < self.part_size:
-            return self._put_whole(first, hasher)
-        return self._put_multipart(stream, first, hasher, max_bytes)
+            stored = self._put_whole(first, hasher, expected_blake3)
+        elif expected_blake3:
+            stored = self._put_direct(stream, first, hasher, max_bytes, expected_blake3)
+        else:
+            stored = self._put_multipart(stream, first, hasher, max_bytes)
+        return stored
 
-    def _put_whole(self, data: bytes, hasher: MultiHasher) -> StoredObject:
+    @staticmethod
+    def _check_expected(digests: dict[str, str], expected: str | None) -> None:
+        if expected and digests["blake3"] != expected:
+            raise DigestMismatch(
+                f"the content does not match the declared digest (blake3: declared {expected}, "
+                f"computed {digests['blake3']}); nothing was stored",
+                mismatches=[
+                    {"algorithm": "blake3", "declared": expected, "computed": digests["blake3"]}
+                ],
+            )
+
+    def _put_whole(self, data: bytes, hasher: MultiHasher, expected: str | None) -> StoredObject:
         digests = hasher.hexdigests()
+        self._check_expected(digests, expected)
         key = content_key(digests["blake3"])
 
         def write(conditional: bool) -> str | None:
@@ -409,22 +431,28 @@ class S3ObjectLockStore:
             key=key, version_id=version_id, size=len(data), digests=digests, created=created
         )
 
-    def _put_multipart(
-        self, stream: BinaryIO, first: bytes, hasher: MultiHasher, max_bytes: int | None
-    ) -> StoredObject:
-        staging = f"{STAGING_PREFIX}{uuid.uuid4().hex}"
-        with self._errors("start an upload of", staging):
-            upload_id = self._client._create_multipart_upload(
-                self.bucket, staging, {"Content-Type": OCTET_STREAM}
-            )
+    def _upload_parts(
+        self,
+        key: str,
+        headers: DictType,
+        stream: BinaryIO,
+        first: bytes,
+        hasher: MultiHasher,
+        max_bytes: int | None,
+    ) -> tuple[str, list[tuple[int, str]], int]:
+        """Upload the stream as parts of a new multipart upload to ``key``, concurrently.
+
+        Returns (upload id, parts, size); on any failure the upload is aborted.
+        """
+        with self._errors("start an upload of", key):
+            upload_id = self._client._create_multipart_upload(self.bucket, key, headers)
         total = 0
-        staging_version: str | None = None
         pool = ThreadPoolExecutor(max_workers=self.upload_threads, thread_name_prefix="s3-part")
         pending: set[Future[tuple[int, str]]] = set()
         etags: dict[int, str] = {}
 
         def collect(futures: set[Future[tuple[int, str]]]) -> None:
-            with self._errors("upload", staging):
+            with self._errors("upload", key):
                 for future in futures:
                     number, etag = future.result()
                     etags[number] = etag
@@ -437,7 +465,7 @@ class S3ObjectLockStore:
                 size = len(data)
                 box = [data]
                 del data
-                pending.add(pool.submit(self._upload_part, staging, upload_id, number, box))
+                pending.add(pool.submit(self._upload_part, key, upload_id, number, box))
                 del box
                 total += size
                 if size < self._part_size(number):
@@ -457,20 +485,30 @@ class S3ObjectLockStore:
                     break
             finished, pending = wait(pending).done, set()
             collect(finished)
-            parts = [(n, etags[n]) for n in sorted(etags)]
-            with self._errors("upload", staging):
-                staging_version = self._complete(staging, upload_id, parts, conditional=False)
         except BaseException:
             for future in pending:
                 future.cancel()
             wait(pending)
             pool.shutdown(wait=True, cancel_futures=True)
-            if staging_version is None:
-                self._abort(staging, upload_id)
-            else:
-                self._remove_staging(staging, staging_version)
+            self._abort(key, upload_id)
             raise
         pool.shutdown(wait=True)
+        return upload_id, [(n, etags[n]) for n in sorted(etags)], total
+
+    def _put_multipart(
+        self, stream: BinaryIO, first: bytes, hasher: MultiHasher, max_bytes: int | None
+    ) -> StoredObject:
+        """The address is known only at the end: upload to staging, then copy into place."""
+        staging = f"{STAGING_PREFIX}{uuid.uuid4().hex}"
+        upload_id, parts, total = self._upload_parts(
+            staging, {"Content-Type": OCTET_STREAM}, stream, first, hasher, max_bytes
+        )
+        try:
+            with self._errors("upload", staging):
+                staging_version = self._complete(staging, upload_id, parts, conditional=False)
+        except BaseException:
+            self._abort(staging, upload_id)
+            raise
 
         try:
             digests = hasher.hexdigests()
@@ -489,11 +527,47 @@ class S3ObjectLockStore:
             key=key, version_id=version_id, size=total, digests=digests, created=created
         )
 
+    def _put_direct(
+        self,
+        stream: BinaryIO,
+        first: bytes,
+        hasher: MultiHasher,
+        max_bytes: int | None,
+        expected: str,
+    ) -> StoredObject:
+        """The client declared the BLAKE3: upload straight to that address, no copy.
+
+        The upload is completed only if the computed BLAKE3 equals the declared one;
+        otherwise it is aborted and nothing becomes visible under the key.
+        """
+        key = content_key(expected)
+        headers: DictType = {"Content-Type": OCTET_STREAM, BLAKE3_META: expected}
+        upload_id, parts, total = self._upload_parts(key, headers, stream, first, hasher, max_bytes)
+        completed = False
+        try:
+            digests = hasher.hexdigests()
+            self._check_expected(digests, expected)
+
+            def write(conditional: bool) -> str | None:
+                nonlocal completed
+                version = self._complete(key, upload_id, parts, conditional=conditional)
+                completed = True
+                return version
+
+            with self._errors("store", key):
+                version_id, created = self._file(key, total, expected, write)
+        finally:
+            if not completed:
+                self._abort(key, upload_id)
+        return StoredObject(
+            key=key, version_id=version_id, size=total, digests=digests, created=created
+        )
+
     def _upload_part(
-        self, staging: str, upload_id: str, number: int, box: list[bytes]
+        self, key: str, upload_id: str, number: int, box: list[bytes]
     ) -> tuple[int, str]:
         data = box.pop()
-        etag = self._client._upload_part(self.bucket, staging, data, None, upload_id, number)
+        etag = self._client._upload_part(self.bucket, key, data, None, upload_id, number)
         del data
         return number, etag
 

@@ -308,3 +308,19 @@ def test_server_refuses_to_start_without_reachable_locked_storage(tmp_path: Path
     assert r.returncode == 3, r.stdout + r.stderr
     assert "unreachable" in r.stderr and "CUSTODY_S3_ENDPOINT" in r.stderr
     assert "do-not-print-me" not in r.stdout + r.stderr
+
+
+def test_intake_with_prehash_declares_blake3(server: Server, tmp_path: Path) -> None:
+    admin, tech, _, image = _setup_case(server, tmp_path)
+    other = tmp_path / "other.bin"
+    other.write_bytes(os.urandom(2 * 1024 * 1024))
+    r = server.cli(
+        "intake", str(other), "--case", "2026-XS-0117", "--prehash", "--json", token=tech
+    )
+    assert r.returncode == 0, r.stderr
+    ev = json.loads(r.stdout)
+    assert ev["declared_digests"] == {"blake3": blake3.blake3(other.read_bytes()).hexdigest()}
+    r = server.cli(
+        "intake", str(other), "--case", "2026-XS-0117", "--blake3", "ab" * 32, token=tech
+    )
+    assert r.returncode == 1 and "does not match" in r.stderr

@@ -73,11 +73,15 @@ def store_content(ctx: AppContext, prepared: PreparedIntake, stream: BinaryIO) -
     """Hash while storing, in one pass; a refusal after the case is known is recorded."""
     try:
         return ctx.store.put(
-            stream, hasher=prepared.hasher, max_bytes=ctx.settings.max_upload_bytes
+            stream,
+            hasher=prepared.hasher,
+            max_bytes=ctx.settings.max_upload_bytes,
+            expected_blake3=prepared.meta.declared_digests.get("blake3"),
         )
     except CustodyError as e:
         if not isinstance(e, StorageError):
-            record_refusal(ctx, prepared, reason=e.message, code=e.code)
+            computed = prepared.hasher.hexdigests() if isinstance(e, DigestMismatch) else None
+            record_refusal(ctx, prepared, reason=e.message, code=e.code, computed=computed)
         raise
     finally:
         prepared.hasher.close()

@@ -317,3 +317,49 @@ def test_partial_read_releases_the_stream(store: ObjectStore) -> None:
         assert next(iter(chunks))
         chunks.close()  # type: ignore[attr-defined]
     assert read(store, stored.key, stored.version_id) == data
+
+
+def _nothing_left(store: ObjectStore) -> None:
+    if isinstance(store, LocalWormStore):
+        assert list((store.root / ".staging").iterdir()) == []
+        assert not (store.root / "objects").exists() or not any(
+            p.is_file() for p in (store.root / "objects").rglob("*")
+        )
+    else:
+        assert isinstance(store, S3ObjectLockStore)
+        raw = store._client
+        assert raw._list_multipart_uploads(store.bucket).uploads == []
+        assert list(raw.list_objects(store.bucket, recursive=True, include_version=True)) == []
+
+
+@pytest.mark.parametrize("size", [1000, 3 * TEST_PART_SIZE + 5], ids=["one-part", "multipart"])
+def test_declared_blake3_is_filed_directly_at_its_address(store: ObjectStore, size: int) -> None:
+    expected = Expected(os.urandom(size))
+    with MultiHasher() as hasher:
+        stored = store.put(
+            io.BytesIO(expected.data), hasher=hasher, expected_blake3=expected.blake3
+        )
+    assert stored.key == expected.key and stored.created
+    assert read(store, stored.key, stored.version_id) == expected.data
+    if isinstance(store, S3ObjectLockStore):  # no staging copy was made
+        names = {
+            o.object_name
+            for o in store._client.list_objects(store.bucket, recursive=True, include_version=True)
+        }
+        assert names == {expected.key}
+    # Declaring it again for identical content returns the same object.
+    with MultiHasher() as hasher:
+        again = store.put(io.BytesIO(expected.data), hasher=hasher, expected_blake3=expected.blake3)
+    assert (again.key, again.version_id, again.created) == (stored.key, stored.version_id, False)
+
+
+@pytest.mark.parametrize("size", [1000, 3 * TEST_PART_SIZE + 5], ids=["one-part", "multipart"])
+def test_wrong_declared_blake3_stores_nothing(store: ObjectStore, size: int) -> None:
+    from custody.errors import DigestMismatch
+
+    data = os.urandom(size)
+    wrong = Expected(b"other content").blake3
+    with pytest.raises(DigestMismatch) as info, MultiHasher() as hasher:
+        store.put(io.BytesIO(data), hasher=hasher, expected_blake3=wrong)
+    assert info.value.extra["mismatches"][0]["declared"] == wrong
+    _nothing_left(store)
