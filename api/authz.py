@@ -17,7 +17,7 @@ from custody.db import aware
 from custody.errors import PermissionDenied, UnknownCase, UnknownEvidence
 from custody.ledger import Action, EntryDraft, utc_now
 from custody.ledger_store import append
-from custody.models import Account, Case, Grant
+from custody.models import Account, Case, Evidence, Grant
 
 
 def principal_of(account: Account) -> policy.Principal:
@@ -127,6 +127,23 @@ def authorize(
 def not_found_message(kind: str, ident: str) -> str:
     """One wording for 'absent' and 'hidden', so a refusal does not reveal existence."""
     return f"{kind} {ident!r} does not exist or you have no access to it; check the {kind} id"
+
+
+def authorized_evidence(
+    session: Session,
+    account: Account,
+    action: policy.Action,
+    evidence_id: str,
+    *,
+    purpose: str | None = None,
+) -> tuple[Evidence, Case]:
+    """Load an evidence item and its case, and decide ``action`` on it (recording refusals)."""
+    ev = session.get(Evidence, evidence_id)
+    if ev is None:
+        raise UnknownEvidence(not_found_message("evidence", evidence_id))
+    case = visible_case(session, account, ev.case_number)
+    authorize(session, account, action, case=case, evidence=ev.id, purpose=purpose)
+    return ev, case
 
 
 def visible_case(session: Session, account: Account, number: str) -> Case:

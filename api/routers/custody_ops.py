@@ -10,34 +10,17 @@ from fastapi import APIRouter, status
 from sqlalchemy import select
 from sqlmodel import col
 
-from api.authz import authorize, grants_of, principal_of, scope_of, visible_case
+from api.authz import authorized_evidence, grants_of, principal_of, scope_of
 from api.deps import AccountDep, ContextDep, SessionDep, guard
 from api.schemas import EvidencePublic, LegalHoldBody, ReasonBody, TransferCreate, TransferPublic
-from api.services.evidence_view import evidence_public, evidence_state, get_evidence
+from api.services.evidence_view import evidence_public, evidence_state, record_touch
 from custody import policy
 from custody.db import aware
 from custody.errors import InvalidState, PermissionDenied, UnknownAccount
-from custody.ledger import Action, EntryDraft, utc_now
-from custody.ledger_store import append
+from custody.ledger import Action, utc_now
 from custody.models import Account, Case, Evidence, LedgerEntry
 
 router = APIRouter(prefix="/api/v1", tags=["custody"])
-
-
-def _entry(
-    session: SessionDep, account: Account, action: Action, ev: Evidence, details: dict[str, object]
-) -> None:
-    append(
-        session,
-        EntryDraft(
-            actor=account.name,
-            department=account.department,
-            action=action,
-            case=ev.case_number,
-            evidence=ev.id,
-            details=details,
-        ),
-    )
 
 
 @router.post(
@@ -50,9 +33,7 @@ def start_transfer(
     evidence_id: str, body: TransferCreate, session: SessionDep, account: AccountDep
 ) -> EvidencePublic:
     """The current custodian hands over; custody stays with them until the recipient accepts."""
-    ev = get_evidence(session, evidence_id)
-    case = visible_case(session, account, ev.case_number)
-    authorize(session, account, policy.Action.EVIDENCE_TRANSFER, case=case, evidence=ev.id)
+    ev, case = authorized_evidence(session, account, policy.Action.EVIDENCE_TRANSFER, evidence_id)
     state = evidence_state(session, ev.id)
     if state.custodian != account.name:
         raise InvalidState(
@@ -79,7 +60,7 @@ def start_transfer(
     )
     if not decision.allowed:
         raise InvalidState(f"{recipient.name} could not accept this evidence: {decision.reason}")
-    _entry(
+    record_touch(
         session,
         account,
         Action.TRANSFER_STARTED,
@@ -101,9 +82,9 @@ def start_transfer(
     dependencies=[guard(policy.Action.EVIDENCE_TRANSFER_ACCEPT)],
 )
 def accept_transfer(evidence_id: str, session: SessionDep, account: AccountDep) -> EvidencePublic:
-    ev = get_evidence(session, evidence_id)
-    case = visible_case(session, account, ev.case_number)
-    authorize(session, account, policy.Action.EVIDENCE_TRANSFER_ACCEPT, case=case, evidence=ev.id)
+    ev, _ = authorized_evidence(
+        session, account, policy.Action.EVIDENCE_TRANSFER_ACCEPT, evidence_id
+    )
     pending = evidence_state(session, ev.id).pending_transfer
     if pending is None:
         raise InvalidState(f"evidence {ev.id} has no pending transfer")
@@ -111,7 +92,7 @@ def accept_transfer(evidence_id: str, session: SessionDep, account: AccountDep) 
         raise PermissionDenied(
             f"the pending transfer of {ev.id} is addressed to {pending.to_account}, not to you"
         )
-    _entry(
+    record_touch(
         session,
         account,
         Action.TRANSFER_ACCEPTED,
@@ -179,13 +160,11 @@ def legal_hold(
     evidence_id: str, body: LegalHoldBody, ctx: ContextDep, session: SessionDep, account: AccountDep
 ) -> EvidencePublic:
     """Set or clear a legal hold on the stored object and record it."""
-    ev = get_evidence(session, evidence_id)
-    case = visible_case(session, account, ev.case_number)
-    authorize(session, account, policy.Action.EVIDENCE_LEGAL_HOLD, case=case, evidence=ev.id)
+    ev, _ = authorized_evidence(session, account, policy.Action.EVIDENCE_LEGAL_HOLD, evidence_id)
     if evidence_state(session, ev.id).status == "disposed":
         raise InvalidState(f"evidence {ev.id} has been disposed of")
     lock = ctx.store.set_legal_hold(ev.object_key, ev.object_version, body.on)
-    _entry(
+    record_touch(
         session,
         account,
         Action.LEGAL_HOLD_SET if body.on else Action.LEGAL_HOLD_CLEARED,
@@ -206,13 +185,13 @@ def request_disposal(
     evidence_id: str, body: ReasonBody, session: SessionDep, account: AccountDep
 ) -> EvidencePublic:
     """Register a disposal (销毁登记); a second account must approve it."""
-    ev = get_evidence(session, evidence_id)
-    case = visible_case(session, account, ev.case_number)
-    authorize(session, account, policy.Action.EVIDENCE_DISPOSE_REQUEST, case=case, evidence=ev.id)
+    ev, _ = authorized_evidence(
+        session, account, policy.Action.EVIDENCE_DISPOSE_REQUEST, evidence_id
+    )
     state = evidence_state(session, ev.id)
     if state.status != "in_custody":
         raise InvalidState(f"evidence {ev.id} is {state.status}; disposal cannot be requested")
-    _entry(
+    record_touch(
         session,
         account,
         Action.DISPOSAL_REQUESTED,
@@ -232,9 +211,9 @@ def approve_disposal(
     evidence_id: str, body: ReasonBody, ctx: ContextDep, session: SessionDep, account: AccountDep
 ) -> EvidencePublic:
     """A second person approves; the content is removed, the record and history remain."""
-    ev = get_evidence(session, evidence_id)
-    case = visible_case(session, account, ev.case_number)
-    authorize(session, account, policy.Action.EVIDENCE_DISPOSE_APPROVE, case=case, evidence=ev.id)
+    ev, _ = authorized_evidence(
+        session, account, policy.Action.EVIDENCE_DISPOSE_APPROVE, evidence_id
+    )
     state = evidence_state(session, ev.id)
     if state.pending_disposal is None or state.status != "disposal_requested":
         raise InvalidState(f"evidence {ev.id} has no pending disposal request")
@@ -248,7 +227,7 @@ def approve_disposal(
         )
     if state.legal_hold:
         raise InvalidState(f"evidence {ev.id} is under a legal hold; it cannot be disposed of")
-    _entry(
+    record_touch(
         session,
         account,
         Action.DISPOSAL_APPROVED,
@@ -267,7 +246,7 @@ def approve_disposal(
     ]
     if not others:
         ctx.store.delete(ev.object_key, ev.object_version)
-    _entry(
+    record_touch(
         session,
         account,
         Action.DISPOSED,

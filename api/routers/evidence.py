@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from api.authz import authorize, require_purpose, visible_case
+from api.authz import authorized_evidence, require_purpose
 from api.deps import AccountDep, ContextDep, SessionDep, guard
 from api.schemas import (
     CustodyEntryPublic,
@@ -22,13 +22,12 @@ from api.schemas import (
     InclusionProofPublic,
 )
 from api.services import intake as intake_service
-from api.services.evidence_view import evidence_public, get_evidence
+from api.services.evidence_view import evidence_public, get_evidence, record_touch
 from api.streaming import MultipartIntakeReader, RawBodyReader, boundary_of
 from custody import ledger_store, policy
 from custody.checkpoint import parse_checkpoint
 from custody.errors import MalformedMetadata, UploadTooLarge
-from custody.ledger import Action, EntryDraft
-from custody.ledger_store import append
+from custody.ledger import Action
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
 
@@ -145,29 +144,6 @@ async def intake(
     return await run_in_threadpool(_show)
 
 
-def _record(
-    session: SessionDep,
-    account: AccountDep,
-    action: Action,
-    *,
-    case: str,
-    evidence: str,
-    details: dict[str, object],
-) -> None:
-    append(
-        session,
-        EntryDraft(
-            actor=account.name,
-            department=account.department,
-            action=action,
-            case=case,
-            evidence=evidence,
-            details=details,
-        ),
-    )
-    session.commit()
-
-
 @router.get(
     "/{evidence_id}",
     response_model=EvidencePublic,
@@ -179,17 +155,10 @@ def show_evidence(
     account: AccountDep,
     purpose: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> EvidencePublic:
-    row = get_evidence(session, evidence_id)
-    case = visible_case(session, account, row.case_number)
-    authorize(session, account, policy.Action.EVIDENCE_VIEW, case=case, evidence=row.id)
-    _record(
-        session,
-        account,
-        Action.VIEW,
-        case=row.case_number,
-        evidence=row.id,
-        details={"what": "metadata", **({"purpose": purpose} if purpose else {})},
-    )
+    row, _ = authorized_evidence(session, account, policy.Action.EVIDENCE_VIEW, evidence_id)
+    details = {"what": "metadata", **({"purpose": purpose} if purpose else {})}
+    record_touch(session, account, Action.VIEW, row, details)
+    session.commit()
     return evidence_public(session, row)
 
 
@@ -213,26 +182,13 @@ def download(
     account: AccountDep,
     purpose: Annotated[str | None, Query(max_length=1000, description="why (required)")] = None,
 ) -> StreamingResponse:
-    row = get_evidence(session, evidence_id)
-    case = visible_case(session, account, row.case_number)
-    authorize(
-        session,
-        account,
-        policy.Action.EVIDENCE_DOWNLOAD,
-        case=case,
-        evidence=row.id,
-        purpose=purpose,
+    row, _ = authorized_evidence(
+        session, account, policy.Action.EVIDENCE_DOWNLOAD, evidence_id, purpose=purpose
     )
     stated = require_purpose(policy.Action.EVIDENCE_DOWNLOAD, purpose)
     chunks: Iterator[bytes] = ctx.store.open(row.object_key, row.object_version)
-    _record(
-        session,
-        account,
-        Action.DOWNLOAD,
-        case=row.case_number,
-        evidence=row.id,
-        details={"purpose": stated, "size": row.size, "result": "started"},
-    )
+    record_touch(session, account, Action.DOWNLOAD, row, {"purpose": stated, "size": row.size})
+    session.commit()
     digests = json.loads(row.digests)
     headers = {
         "Content-Disposition": content_disposition(row.original_filename),
@@ -255,17 +211,8 @@ def custody_history(
     evidence_id: str, ctx: ContextDep, session: SessionDep, account: AccountDep
 ) -> CustodyHistoryPublic:
     """Every entry about this evidence, each with an inclusion proof against one checkpoint."""
-    row = get_evidence(session, evidence_id)
-    case = visible_case(session, account, row.case_number)
-    authorize(session, account, policy.Action.EVIDENCE_VIEW, case=case, evidence=row.id)
-    _record(
-        session,
-        account,
-        Action.VIEW,
-        case=row.case_number,
-        evidence=row.id,
-        details={"what": "custody history"},
-    )
+    row, _ = authorized_evidence(session, account, policy.Action.EVIDENCE_VIEW, evidence_id)
+    record_touch(session, account, Action.VIEW, row, {"what": "custody history"})
     checkpoint = ledger_store.sign_current(session, ctx.signing_key, ctx.settings.ledger_origin)
     session.commit()
     body = parse_checkpoint(checkpoint.note.split("\n\n", 1)[0] + "\n")

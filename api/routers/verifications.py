@@ -11,11 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlmodel import col
 
-from api.authz import authorize, require_purpose, visible_case
+from api.authz import authorize, authorized_evidence, require_purpose, visible_case
 from api.deps import AccountDep, ContextDep, SessionDep, guard
 from api.render import render_html, render_pdf
 from api.schemas import EvidencePublic
-from api.services.evidence_view import evidence_public, evidence_state, get_evidence
+from api.services.evidence_view import evidence_public, evidence_state
 from api.services.verification import verify_evidence
 from custody import ledger_store, merkle, policy
 from custody.checkpoint import open_checkpoint
@@ -47,9 +47,7 @@ def verify(
     format: Annotated[Literal["json", "html", "pdf"], Query()] = "json",
 ) -> Response:
     """Re-verify content, storage lock and ledger; record it; return the signed report."""
-    ev = get_evidence(session, evidence_id)
-    case = visible_case(session, account, ev.case_number)
-    authorize(session, account, policy.Action.EVIDENCE_VERIFY, case=case, evidence=ev.id)
+    ev, case = authorized_evidence(session, account, policy.Action.EVIDENCE_VERIFY, evidence_id)
     signed = verify_evidence(ctx, session, account, ev, case)
     headers = {
         "X-Report-SHA256": signed.hash,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -12,13 +13,35 @@ from api.authz import not_found_message
 from api.schemas import EvidencePublic, EvidenceStatePublic
 from custody.db import aware
 from custody.errors import UnknownEvidence
-from custody.ledger_store import entries_of_evidence
-from custody.models import Evidence
+from custody.ledger import Action, EntryDraft
+from custody.ledger_store import append, entries_of_evidence
+from custody.models import Account, Evidence
 from custody.state import EvidenceState, derive_state
 
 
 def evidence_state(session: Session, evidence_id: str) -> EvidenceState:
     return derive_state(json.loads(e.canonical) for e in entries_of_evidence(session, evidence_id))
+
+
+def record_touch(
+    session: Session,
+    account: Account,
+    action: Action,
+    ev: Evidence,
+    details: Mapping[str, object],
+) -> None:
+    """Append one entry about an evidence item; the caller commits."""
+    append(
+        session,
+        EntryDraft(
+            actor=account.name,
+            department=account.department,
+            action=action,
+            case=ev.case_number,
+            evidence=ev.id,
+            details=details,
+        ),
+    )
 
 
 def get_evidence(session: Session, evidence_id: str) -> Evidence:
