@@ -17,6 +17,7 @@ import os
 import stat as stat_module
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -32,6 +33,13 @@ from custody.errors import (
 from storage.base import CHUNK_SIZE, LockState, ObjectInfo, StoredObject, content_key
 
 LOCK_MODE = "LOCAL-WORM"
+
+
+def _write_all(out: BinaryIO, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = out.write(view)
+        view = view[written or 0 :]
 
 
 def _fsync_dir(path: Path) -> None:
@@ -114,7 +122,10 @@ class LocalWormStore:
             raise StorageUnavailable(f"cannot write to the local evidence store: {e}") from e
         tmp = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb") as out:
+            # The write of one chunk overlaps the hashing of the same chunk (both release
+            # the GIL), so a large intake costs max(disk, hashing), not their sum.
+            with os.fdopen(fd, "wb", buffering=0) as out, ThreadPoolExecutor(1) as writer:
+                pending: Future[int | None] | None = None
                 while True:
                     chunk = stream.read(CHUNK_SIZE)
                     if not chunk:
@@ -125,9 +136,12 @@ class LocalWormStore:
                             "(CUSTODY_MAX_UPLOAD_BYTES); split the image or ask the "
                             "administrator to raise the limit"
                         )
+                    if pending is not None:
+                        pending.result()
+                    pending = writer.submit(_write_all, out, chunk)
                     hasher.update(chunk)
-                    out.write(chunk)
-                out.flush()
+                if pending is not None:
+                    pending.result()
                 os.fsync(out.fileno())
             digests = hasher.hexdigests()
             if expected_blake3 and digests["blake3"] != expected_blake3:
