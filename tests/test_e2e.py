@@ -311,7 +311,7 @@ def test_server_refuses_to_start_without_reachable_locked_storage(tmp_path: Path
 
 
 def test_intake_with_prehash_declares_blake3(server: Server, tmp_path: Path) -> None:
-    admin, tech, _, image = _setup_case(server, tmp_path)
+    _, tech, _, _ = _setup_case(server, tmp_path)
     other = tmp_path / "other.bin"
     other.write_bytes(os.urandom(2 * 1024 * 1024))
     r = server.cli(

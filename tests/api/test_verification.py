@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from api.context import AppContext
 from custody.ledger import Action, utc_now
@@ -112,7 +113,11 @@ def test_attack_ledger_entry_edited_is_reported(
 ) -> None:
     ev = intake(client, technician, case, DATA)
     with ctx.session() as s:
-        seq = s.query(LedgerEntry).filter(LedgerEntry.evidence_id == ev["id"]).one().seq
+        seq = (
+            s.execute(select(LedgerEntry).where(LedgerEntry.evidence_id == ev["id"]))
+            .scalar_one()
+            .seq
+        )
     from sqlalchemy import text
 
     with ctx.engine.begin() as conn:
