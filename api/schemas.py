@@ -73,6 +73,7 @@ class EvidenceStatePublic(BaseModel):
     pending_transfer: dict[str, Any] | None
     pending_disposal: dict[str, Any] | None
     last_verification: dict[str, Any] | None
+    retention_until: str | None = None
 
 
 class EvidencePublic(BaseModel):
@@ -207,6 +208,13 @@ class TransferPublic(BaseModel):
 class ReasonBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class RetentionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    until: datetime = Field(description="New retain-until date; must be later than the current")
     reason: str = Field(min_length=1, max_length=2000)
 
 

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     s3_create_bucket: bool = False
     s3_part_size: int = 16 * 1024 * 1024
     s3_upload_threads: int = 4
-    retention_days: int = Field(default=3650, ge=1)
+    retention_days: float = Field(default=3650, gt=0)  # fractions allowed (tests use seconds)
     extra_digests: str = ""
     max_upload_bytes: int = Field(default=1024**4, ge=0)
     ledger_origin: str = "custody.example/ledger"

@@ -126,3 +126,21 @@ def hold(
             f"/api/v1/evidence/{evidence_id}/legal-hold", json={"on": not off, "reason": reason}
         ).json()
     _show(ev, json_output)
+
+
+@boundary
+def retain(
+    evidence_id: Annotated[str, typer.Argument(help="Evidence id.")],
+    until: Annotated[str, typer.Option(help="New retain-until date, ISO 8601.")],
+    reason: Annotated[str, typer.Option(help="Why.")],
+    json_output: JsonOpt = False,
+) -> None:
+    """Extend the storage retention (it can never be shortened)."""
+    with ApiClient() as api:
+        ev = api.post(
+            f"/api/v1/evidence/{evidence_id}/retention", json={"until": until, "reason": reason}
+        ).json()
+    if json_output:
+        emit_json(ev)
+    else:
+        out.print(f"{ev['id']}: retained until {ev['state']['retention_until']}", markup=False)

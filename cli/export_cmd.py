@@ -51,8 +51,7 @@ def export_bundle(
     api: ApiClient, case: str, out_dir: Path, *, purpose: str, with_content: bool, quiet: bool
 ) -> dict[str, Any]:
     package = api.post(f"/api/v1/cases/{case}/exports", json={"purpose": purpose}).json()
-    # Disposed items keep their record and reports; their content is gone.
-    downloadable = [i for i in package["items"] if i["state"] != "disposed"]
+    downloadable = package["items"]  # the server leaves disposed items out
     with (
         tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=".export-") as tmp,
         progress_bar(quiet) as progress,
@@ -126,6 +125,7 @@ def export_bundle(
         "entries": len(entries),
         "with_content": with_content,
         "reports": {i["evidence"]["id"]: i["report_hash"] for i in package["items"]},
+        "disposed": package["disposed"],
     }
 
 

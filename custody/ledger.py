@@ -47,6 +47,7 @@ class Action(StrEnum):
     EXPORT = "case.export"
     LEGAL_HOLD_SET = "evidence.legal_hold_set"
     LEGAL_HOLD_CLEARED = "evidence.legal_hold_cleared"
+    RETENTION_EXTENDED = "evidence.retention_extended"
     DISPOSAL_REQUESTED = "evidence.disposal_requested"
     DISPOSAL_APPROVED = "evidence.disposal_approved"
     DISPOSED = "evidence.disposed"
@@ -66,6 +67,11 @@ def utc_now() -> datetime:
 def rfc3339(moment: datetime) -> str:
     """RFC 3339 UTC with microseconds and a ``Z``: one spelling for every timestamp we hash."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_rfc3339(text: str) -> datetime:
+    """Read back a timestamp written by :func:`rfc3339`."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -40,6 +40,7 @@ class EvidenceState:
     pending_transfer: PendingTransfer | None
     pending_disposal: PendingDisposal | None
     last_verification: Mapping[str, Any] | None
+    retention_until: str | None  # RFC 3339: set at intake, only ever extended
 
 
 def derive_state(entries: Iterable[Mapping[str, Any]]) -> EvidenceState:
@@ -51,11 +52,15 @@ def derive_state(entries: Iterable[Mapping[str, Any]]) -> EvidenceState:
     transfer: PendingTransfer | None = None
     disposal: PendingDisposal | None = None
     last_verification: Mapping[str, Any] | None = None
+    retention: str | None = None
     for e in entries:
         action = e.get("action")
         details: Mapping[str, Any] = e.get("details") or {}
         if action == Action.INTAKE:
             custodian, department, status = e.get("actor"), e.get("department"), "in_custody"
+            retention = details.get("retention_until")
+        elif action == Action.RETENTION_EXTENDED:
+            retention = details.get("retention_until", retention)
         elif action == Action.TRANSFER_STARTED:
             transfer = PendingTransfer(
                 transfer_id=str(details.get("transfer_id", "")),
@@ -95,4 +100,5 @@ def derive_state(entries: Iterable[Mapping[str, Any]]) -> EvidenceState:
         pending_transfer=transfer,
         pending_disposal=disposal,
         last_verification=last_verification,
+        retention_until=retention,
     )

@@ -12,12 +12,24 @@ from sqlmodel import col
 
 from api.authz import authorized_evidence, grants_of, principal_of, scope_of
 from api.deps import AccountDep, ContextDep, SessionDep, guard
-from api.schemas import EvidencePublic, LegalHoldBody, ReasonBody, TransferCreate, TransferPublic
-from api.services.evidence_view import evidence_public, evidence_state, record_touch
+from api.schemas import (
+    EvidencePublic,
+    LegalHoldBody,
+    ReasonBody,
+    RetentionBody,
+    TransferCreate,
+    TransferPublic,
+)
+from api.services.evidence_view import (
+    evidence_public,
+    evidence_state,
+    record_touch,
+    retained_until,
+)
 from custody import policy
 from custody.db import aware
 from custody.errors import InvalidState, PermissionDenied, UnknownAccount
-from custody.ledger import Action, utc_now
+from custody.ledger import Action, rfc3339, utc_now
 from custody.models import Account, Case, Evidence, LedgerEntry
 
 router = APIRouter(prefix="/api/v1", tags=["custody"])
@@ -176,6 +188,47 @@ def legal_hold(
 
 
 @router.post(
+    "/evidence/{evidence_id}/retention",
+    response_model=EvidencePublic,
+    dependencies=[guard(policy.Action.EVIDENCE_LEGAL_HOLD)],
+)
+def extend_retention(
+    evidence_id: str,
+    body: RetentionBody,
+    ctx: ContextDep,
+    session: SessionDep,
+    account: AccountDep,
+) -> EvidencePublic:
+    """Extend the storage retention (never shorten it) and record why."""
+    ev, _ = authorized_evidence(session, account, policy.Action.EVIDENCE_LEGAL_HOLD, evidence_id)
+    state = evidence_state(session, ev.id)
+    if state.status == "disposed":
+        raise InvalidState(f"evidence {ev.id} has been disposed of")
+    until = aware(body.until)
+    current = retained_until(ev, state)
+    if until <= current:
+        raise InvalidState(
+            f"retention of {ev.id} already runs until {current.isoformat()}; it can be "
+            "extended but never shortened"
+        )
+    lock = ctx.store.set_retention(ev.object_key, ev.object_version, until)
+    record_touch(
+        session,
+        account,
+        Action.RETENTION_EXTENDED,
+        ev,
+        {
+            "reason": body.reason,
+            "retention_until": rfc3339(until),
+            "previous": rfc3339(current),
+            "storage_mode": lock.mode,
+        },
+    )
+    session.commit()
+    return evidence_public(session, ev)
+
+
+@router.post(
     "/evidence/{evidence_id}/disposal",
     status_code=status.HTTP_201_CREATED,
     response_model=EvidencePublic,
@@ -220,9 +273,9 @@ def approve_disposal(
     if state.pending_disposal.requested_by == account.name:
         raise PermissionDenied("the approver must be a different person from the requester")
     now = utc_now()
-    if aware(ev.retention_until) > now:
+    if retained_until(ev, state) > now:
         raise InvalidState(
-            f"evidence {ev.id} is retained until {aware(ev.retention_until).isoformat()}; "
+            f"evidence {ev.id} is retained until {retained_until(ev, state).isoformat()}; "
             "disposal is possible only after retention has expired"
         )
     if state.legal_hold:

@@ -110,13 +110,17 @@ def export_case(
     case = visible_case(session, account, number)
     authorize(session, account, policy.Action.EVIDENCE_EXPORT, case=case, purpose=body.purpose)
     purpose = require_purpose(policy.Action.EVIDENCE_EXPORT, body.purpose)
-    evidence_rows = list(
+    all_rows = list(
         session.execute(
             select(Evidence)
             .where(col(Evidence.case_number) == case.number)
             .order_by(col(Evidence.intake_time))
         ).scalars()
     )
+    # Disposed items have no content left to verify: the bundle carries their whole ledger
+    # history (intake to disposal) and the EXPORT entry names them, but no report.
+    disposed = [ev.id for ev in all_rows if evidence_state(session, ev.id).status == "disposed"]
+    evidence_rows = [ev for ev in all_rows if ev.id not in disposed]
     items: list[dict[str, Any]] = []
     report_hashes: dict[str, str] = {}
     for ev in evidence_rows:
@@ -125,7 +129,6 @@ def export_case(
         items.append(
             {
                 "evidence": evidence_public(session, ev).model_dump(mode="json"),
-                "state": evidence_state(session, ev.id).status,
                 "report_json": base64.b64encode(signed.canonical).decode(),
                 "report_hash": signed.hash,
                 "report_signature": signed.signature,
@@ -145,6 +148,7 @@ def export_case(
             details={
                 "purpose": purpose,
                 "evidence": [ev.id for ev in evidence_rows],
+                "disposed": disposed,
                 "reports": report_hashes,
             },
         ),
@@ -154,7 +158,7 @@ def export_case(
     session.commit()
     checkpoint = open_checkpoint(checkpoint_row.note, [ctx.signing_key.verifier()])
     rows = {row.seq: row for row in ledger_store.entries_of_case(session, case.number)}
-    for ev in evidence_rows:  # entries about an item but filed without its case
+    for ev in all_rows:  # entries about an item but filed without its case
         rows.update({row.seq: row for row in ledger_store.entries_of_evidence(session, ev.id)})
     entries = []
     for row in (rows[seq] for seq in sorted(rows)):
@@ -189,6 +193,7 @@ def export_case(
         "exported_by_department": account.department,
         "purpose": purpose,
         "items": items,
+        "disposed": disposed,
         "entries": entries,
         "checkpoint": checkpoint_row.note,
         "verifier_key": ctx.signing_key.verifier().to_text(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -13,7 +14,7 @@ from api.authz import not_found_message
 from api.schemas import EvidencePublic, EvidenceStatePublic
 from custody.db import aware
 from custody.errors import UnknownEvidence
-from custody.ledger import Action, EntryDraft
+from custody.ledger import Action, EntryDraft, parse_rfc3339
 from custody.ledger_store import append, entries_of_evidence
 from custody.models import Account, Evidence
 from custody.state import EvidenceState, derive_state
@@ -42,6 +43,14 @@ def record_touch(
             details=details,
         ),
     )
+
+
+def retained_until(ev: Evidence, state: EvidenceState) -> datetime:
+    """The retention the ledger requires: the intake date, or a later recorded extension."""
+    until = aware(ev.retention_until)
+    if state.retention_until:
+        until = max(until, parse_rfc3339(state.retention_until))
+    return until
 
 
 def get_evidence(session: Session, evidence_id: str) -> Evidence:
@@ -84,5 +93,6 @@ def evidence_public(session: Session, row: Evidence) -> EvidencePublic:
             pending_transfer=_dict(state.pending_transfer),
             pending_disposal=_dict(state.pending_disposal),
             last_verification=dict(state.last_verification) if state.last_verification else None,
+            retention_until=state.retention_until,
         ),
     )

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from api.context import AppContext
+from api.services.evidence_view import retained_until
 from custody import ledger_store, merkle
 from custody.checkpoint import open_checkpoint
 from custody.db import aware
@@ -64,8 +66,10 @@ def _recompute(ctx: AppContext, ev: Evidence, algorithms: list[str]) -> tuple[in
 EXPECTED_MODE = {"s3": "COMPLIANCE", "local": "LOCAL-WORM"}
 
 
-def _lock_check(ctx: AppContext, ev: Evidence, info: ObjectInfo | None, hold: bool) -> LockCheck:
-    expected_until = aware(ev.retention_until)
+def _lock_check(
+    ev: Evidence, info: ObjectInfo | None, hold: bool, expected_until: datetime
+) -> LockCheck:
+    """Compare the store's lock with what the ledger says it must be (intake + extensions)."""
     findings: list[str] = []
     if info is None:
         findings.append("the pinned object version is missing from storage")
@@ -235,7 +239,7 @@ def verify_evidence(
             )
     if size is not None and size != ev.size:
         findings.append(f"content: size is now {size} bytes, recorded {ev.size}")
-    lock = _lock_check(ctx, ev, info, state.legal_hold)
+    lock = _lock_check(ev, info, state.legal_hold, retained_until(ev, state))
     findings.extend(f"storage: {f}" for f in lock.findings)
     ledger_check, events = _ledger_check(ctx, session, rows)
     findings.extend(f"ledger: {f}" for f in ledger_check.findings)
