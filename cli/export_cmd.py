@@ -47,6 +47,54 @@ def _download(api: ApiClient, ev: dict[str, Any], purpose: str, into: Path, adva
     return target
 
 
+def bundle_input(
+    package: dict[str, Any], *, content: dict[str, Path], exported_at: str
+) -> BundleInput:
+    """The server's export package (``POST /cases/{n}/exports``) as bundle values."""
+    evidence = [
+        BundleEvidence(
+            id=i["evidence"]["id"],
+            file_name=i["evidence"]["original_filename"],
+            content_type=i["evidence"]["content_type"],
+            category=_category(i["evidence"]["content_type"]),
+            size=i["evidence"]["size"],
+            digests=i["evidence"]["digests"],
+            seal_no=i["evidence"]["seal_no"],
+            description=i["evidence"]["description"],
+            intake_time=i["evidence"]["intake_time"],
+            technician=i["evidence"]["technician"],
+            report_json=base64.b64decode(i["report_json"]),
+            report_signature=i["report_signature"],
+            report_html=i["report_html"],
+            report_pdf=base64.b64decode(i["report_pdf"]),
+            content_path=content.get(i["evidence"]["id"]),
+        )
+        for i in package["items"]
+    ]
+    entries = [
+        BundleEntry(
+            seq=e["seq"],
+            canonical=base64.b64decode(e["canonical"]),
+            proof=parse_inclusion_proof(e["proof"]),
+            prev_proof=parse_inclusion_proof(e["prev_proof"]) if e["prev_proof"] else None,
+        )
+        for e in package["entries"]
+    ]
+    return BundleInput(
+        case_number=package["case"]["number"],
+        case_title=package["case"]["title"],
+        case_classification=package["case"]["classification"],
+        exported_at=exported_at,
+        exported_by=package["exported_by"],
+        exported_by_department=package["exported_by_department"],
+        purpose=package["purpose"],
+        evidence=evidence,
+        entries=entries,
+        checkpoint_note=package["checkpoint"],
+        verifier_key=package["verifier_key"],
+    )
+
+
 def export_bundle(
     api: ApiClient, case: str, out_dir: Path, *, purpose: str, with_content: bool, quiet: bool
 ) -> dict[str, Any]:
@@ -68,48 +116,7 @@ def export_bundle(
                     Path(tmp),
                     lambda n: progress.update(task, advance=n),
                 )
-        evidence = [
-            BundleEvidence(
-                id=i["evidence"]["id"],
-                file_name=i["evidence"]["original_filename"],
-                content_type=i["evidence"]["content_type"],
-                category=_category(i["evidence"]["content_type"]),
-                size=i["evidence"]["size"],
-                digests=i["evidence"]["digests"],
-                seal_no=i["evidence"]["seal_no"],
-                description=i["evidence"]["description"],
-                intake_time=i["evidence"]["intake_time"],
-                technician=i["evidence"]["technician"],
-                report_json=base64.b64decode(i["report_json"]),
-                report_signature=i["report_signature"],
-                report_html=i["report_html"],
-                report_pdf=base64.b64decode(i["report_pdf"]),
-                content_path=content.get(i["evidence"]["id"]),
-            )
-            for i in package["items"]
-        ]
-        entries = [
-            BundleEntry(
-                seq=e["seq"],
-                canonical=base64.b64decode(e["canonical"]),
-                proof=parse_inclusion_proof(e["proof"]),
-                prev_proof=parse_inclusion_proof(e["prev_proof"]) if e["prev_proof"] else None,
-            )
-            for e in package["entries"]
-        ]
-        data = BundleInput(
-            case_number=package["case"]["number"],
-            case_title=package["case"]["title"],
-            case_classification=package["case"]["classification"],
-            exported_at=rfc3339(utc_now()),
-            exported_by=package["exported_by"],
-            exported_by_department=package["exported_by_department"],
-            purpose=package["purpose"],
-            evidence=evidence,
-            entries=entries,
-            checkpoint_note=package["checkpoint"],
-            verifier_key=package["verifier_key"],
-        )
+        data = bundle_input(package, content=content, exported_at=rfc3339(utc_now()))
         total_bytes = sum(p.stat().st_size for p in content.values())
         task = progress.add_task("bundle", total=total_bytes or None)
         write_bundle(
@@ -121,8 +128,8 @@ def export_bundle(
     return {
         "bundle": str(out_dir),
         "case": case,
-        "items": len(evidence),
-        "entries": len(entries),
+        "items": len(data.evidence),
+        "entries": len(data.entries),
         "with_content": with_content,
         "reports": {i["evidence"]["id"]: i["report_hash"] for i in package["items"]},
         "disposed": package["disposed"],

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 
 from api.context import AppContext
 from api.settings import Settings
-from custody.bundle import BundleEntry, BundleEvidence, BundleInput, verify_bundle, write_bundle
+from cli.export_cmd import bundle_input
+from custody.bundle import verify_bundle, write_bundle
 from custody.ledger import Action, rfc3339, utc_now
-from custody.merkle import parse_inclusion_proof
 from tests.api.test_access import entries, intake
 from tests.conftest import Actor, make_settings
 
@@ -121,46 +121,7 @@ def test_export_leaves_disposed_items_out_and_the_bundle_verifies(
     actions = [json.loads(base64.b64decode(e["canonical"])) for e in package["entries"]]
     assert Action.DISPOSED in [a["action"] for a in actions if a["evidence"] == gone["id"]]
 
-    items = [
-        BundleEvidence(
-            id=i["evidence"]["id"],
-            file_name=i["evidence"]["original_filename"],
-            content_type=i["evidence"]["content_type"],
-            category="application",
-            size=i["evidence"]["size"],
-            digests=i["evidence"]["digests"],
-            seal_no=i["evidence"]["seal_no"],
-            description=i["evidence"]["description"],
-            intake_time=i["evidence"]["intake_time"],
-            technician=i["evidence"]["technician"],
-            report_json=base64.b64decode(i["report_json"]),
-            report_signature=i["report_signature"],
-            report_html=i["report_html"],
-            report_pdf=base64.b64decode(i["report_pdf"]),
-        )
-        for i in package["items"]
-    ]
-    data = BundleInput(
-        case_number=case,
-        case_title=package["case"]["title"],
-        case_classification=package["case"]["classification"],
-        exported_at=rfc3339(utc_now()),
-        exported_by=package["exported_by"],
-        exported_by_department=package["exported_by_department"],
-        purpose="court",
-        evidence=items,
-        entries=[
-            BundleEntry(
-                seq=e["seq"],
-                canonical=base64.b64decode(e["canonical"]),
-                proof=parse_inclusion_proof(e["proof"]),
-                prev_proof=parse_inclusion_proof(e["prev_proof"]) if e["prev_proof"] else None,
-            )
-            for e in package["entries"]
-        ],
-        checkpoint_note=package["checkpoint"],
-        verifier_key=package["verifier_key"],
-    )
+    data = bundle_input(package, content={}, exported_at=rfc3339(utc_now()))
     bundle = write_bundle(data, tmp_path / "bundle", with_content=False)
     report = verify_bundle(bundle, trusted_key=ctx.signing_key.verifier())
     assert report.ok, [c for c in report.checks if not c.ok]
