@@ -19,6 +19,7 @@ from api.services.evidence_view import evidence_public, evidence_state
 from api.services.verification import verify_evidence
 from custody import ledger_store, merkle, policy
 from custody.checkpoint import open_checkpoint
+from custody.errors import InvalidState
 from custody.ledger import Action, EntryDraft
 from custody.models import Evidence
 
@@ -48,6 +49,11 @@ def verify(
 ) -> Response:
     """Re-verify content, storage lock and ledger; record it; return the signed report."""
     ev, case = authorized_evidence(session, account, policy.Action.EVIDENCE_VERIFY, evidence_id)
+    if evidence_state(session, ev.id).status == "disposed":
+        raise InvalidState(
+            f"evidence {ev.id} was disposed of after an approved request: its content no "
+            "longer exists to verify; its record, digests and history remain (custody history)"
+        )
     signed = verify_evidence(ctx, session, account, ev, case)
     headers = {
         "X-Report-SHA256": signed.hash,

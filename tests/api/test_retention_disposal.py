@@ -187,3 +187,5 @@ def test_disposal_needs_expired_retention_no_hold_and_a_second_person(
         f"/api/v1/evidence/{ev['id']}/content", params={"purpose": "x"}, headers=technician.headers
     )
     assert r.status_code == 409
+    r = client.post(f"/api/v1/evidence/{ev['id']}/verifications", headers=technician.headers)
+    assert r.status_code == 409 and "disposed of" in r.json()["detail"]
