@@ -138,12 +138,18 @@ def authorized_evidence(
     purpose: str | None = None,
 ) -> tuple[Evidence, Case]:
     """Load an evidence item and its case, and decide ``action`` on it (recording refusals)."""
-    ev = session.get(Evidence, evidence_id)
-    if ev is None:
-        raise UnknownEvidence(not_found_message("evidence", evidence_id))
+    ev = get_evidence(session, evidence_id)
     case = visible_case(session, account, ev.case_number)
     authorize(session, account, action, case=case, evidence=ev.id, purpose=purpose)
     return ev, case
+
+
+def get_evidence(session: Session, evidence_id: str) -> Evidence:
+    """The evidence row, or UnknownEvidence (authorization is checked separately)."""
+    row = session.get(Evidence, evidence_id)
+    if row is None:
+        raise UnknownEvidence(not_found_message("evidence", evidence_id))
+    return row
 
 
 def visible_case(session: Session, account: Account, number: str) -> Case:

@@ -177,8 +177,3 @@ def verify_chain(
         prev = h.hex()
         expected += 1
     return hashes
-
-
-def entries_for(values: Iterable[Mapping[str, Any]], evidence_id: str) -> list[Mapping[str, Any]]:
-    """The entries that concern one evidence item, in ledger order."""
-    return [v for v in values if v.get("evidence") == evidence_id]

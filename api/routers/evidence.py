@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from api.authz import authorized_evidence, require_purpose
+from api.authz import authorized_evidence, get_evidence, require_purpose
 from api.deps import AccountDep, ContextDep, SessionDep, guard
 from api.schemas import (
     CustodyEntryPublic,
@@ -22,7 +22,7 @@ from api.schemas import (
     InclusionProofPublic,
 )
 from api.services import intake as intake_service
-from api.services.evidence_view import evidence_public, get_evidence, record_touch
+from api.services.evidence_view import evidence_public, record_touch
 from api.streaming import MultipartIntakeReader, RawBodyReader, boundary_of
 from custody import ledger_store, policy
 from custody.checkpoint import parse_checkpoint

@@ -10,10 +10,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.authz import not_found_message
 from api.schemas import EvidencePublic, EvidenceStatePublic
 from custody.db import aware
-from custody.errors import UnknownEvidence
 from custody.ledger import Action, EntryDraft, parse_rfc3339
 from custody.ledger_store import append, entries_of_evidence
 from custody.models import Account, Evidence
@@ -51,13 +49,6 @@ def retained_until(ev: Evidence, state: EvidenceState) -> datetime:
     if state.retention_until:
         until = max(until, parse_rfc3339(state.retention_until))
     return until
-
-
-def get_evidence(session: Session, evidence_id: str) -> Evidence:
-    row = session.get(Evidence, evidence_id)
-    if row is None:
-        raise UnknownEvidence(not_found_message("evidence", evidence_id))
-    return row
 
 
 def _dict(value: Any) -> dict[str, Any] | None:

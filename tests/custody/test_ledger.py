@@ -25,7 +25,6 @@ from custody.ledger import (
     EntryDraft,
     SealedEntry,
     check_entry,
-    entries_for,
     rfc3339,
     seal_entry,
     verify_chain,
@@ -174,11 +173,6 @@ def test_action_values_are_stable_strings() -> None:
     assert seal_entry(custom, seq=0, prev=GENESIS_PREV, time=T0).value()["action"] == (
         "custom.thing"
     )
-
-
-def test_entries_for_filters_by_evidence() -> None:
-    values = [e.value() for e in make_chain()]
-    assert [v["seq"] for v in entries_for(values, "ev-3")] == [3]
 
 
 # --- verify_chain --------------------------------------------------------------------------
