@@ -67,7 +67,9 @@ def record_denial(
     case: str | None = None,
     evidence: str | None = None,
     purpose: str | None = None,
+    number: str | None = None,
 ) -> None:
+    """Record a refusal; ``number`` names a case that may not exist (kept out of any chain)."""
     session.rollback()
     append(
         session,
@@ -81,6 +83,7 @@ def record_denial(
                 "attempted": str(action),
                 "reason": reason,
                 **({"purpose": purpose} if purpose else {}),
+                **({"number": number} if number else {}),
             },
         ),
     )

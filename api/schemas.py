@@ -90,11 +90,19 @@ class EvidencePublic(BaseModel):
     object_key: str
     object_version: str | None
     storage: str
+    retention_mode: str | None = Field(
+        default=None, description="The lock applied at intake (COMPLIANCE, LOCAL-WORM)"
+    )
     intake_time: datetime
     technician: str
     technician_department: str
     retention_until: datetime
     intake_seq: int
+    ledger_findings: list[str] = Field(
+        default_factory=list,
+        description="Where the evidence table disagrees with the INTAKE entry (shown values "
+        "are the ledger's); empty when they agree",
+    )
     state: EvidenceStatePublic
 
 

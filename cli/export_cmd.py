@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -47,28 +48,50 @@ def _download(api: ApiClient, ev: dict[str, Any], purpose: str, into: Path, adva
     return target
 
 
+def _bundle_evidence(
+    item: dict[str, Any], content_path: Path | None, intake_times: dict[str, str]
+) -> BundleEvidence:
+    ev = item["evidence"]
+    return BundleEvidence(
+        id=ev["id"],
+        case=ev["case"],
+        file_name=ev["original_filename"],
+        content_type=ev["content_type"],
+        category=_category(ev["content_type"]),
+        size=ev["size"],
+        digests=ev["digests"],
+        declared_digests=ev["declared_digests"],
+        seal_no=ev["seal_no"],
+        description=ev["description"],
+        intake_time=intake_times.get(ev["id"], ev["intake_time"]),
+        technician=ev["technician"],
+        technician_department=ev["technician_department"],
+        storage=ev["storage"],
+        retention_mode=ev["retention_mode"],
+        retention_until=ev["state"]["retention_until"],
+        report_json=base64.b64decode(item["report_json"]),
+        report_signature=item["report_signature"],
+        report_html=item["report_html"],
+        report_pdf=base64.b64decode(item["report_pdf"]),
+        content_path=content_path,
+    )
+
+
 def bundle_input(
     package: dict[str, Any], *, content: dict[str, Path], exported_at: str
 ) -> BundleInput:
-    """The server's export package (``POST /cases/{n}/exports``) as bundle values."""
+    """The server's export package (``POST /cases/{n}/exports``) as bundle values.
+
+    Intake times are taken verbatim from the INTAKE entries, so the data list shows exactly
+    what the ledger records.
+    """
+    intake_times = {
+        str(v["evidence"]): str(v["time"])
+        for v in (json.loads(base64.b64decode(e["canonical"])) for e in package["entries"])
+        if v.get("action") == "evidence.intake"
+    }
     evidence = [
-        BundleEvidence(
-            id=i["evidence"]["id"],
-            file_name=i["evidence"]["original_filename"],
-            content_type=i["evidence"]["content_type"],
-            category=_category(i["evidence"]["content_type"]),
-            size=i["evidence"]["size"],
-            digests=i["evidence"]["digests"],
-            seal_no=i["evidence"]["seal_no"],
-            description=i["evidence"]["description"],
-            intake_time=i["evidence"]["intake_time"],
-            technician=i["evidence"]["technician"],
-            report_json=base64.b64decode(i["report_json"]),
-            report_signature=i["report_signature"],
-            report_html=i["report_html"],
-            report_pdf=base64.b64decode(i["report_pdf"]),
-            content_path=content.get(i["evidence"]["id"]),
-        )
+        _bundle_evidence(i, content.get(i["evidence"]["id"]), intake_times)
         for i in package["items"]
     ]
     entries = [

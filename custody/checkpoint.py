@@ -299,6 +299,7 @@ def open_note(text: str, verifiers: Sequence[VerifierKey]) -> tuple[str, list[Ve
 
     message = body.encode("utf-8")
     signed: list[VerifierKey] = []
+    strangers: list[str] = []
     lines = block[:-1].split("\n")
     if len(lines) > MAX_SIGNATURES:
         raise CheckpointError(f"malformed note: more than {MAX_SIGNATURES} signatures")
@@ -315,13 +316,25 @@ def open_note(text: str, verifiers: Sequence[VerifierKey]) -> tuple[str, list[Ve
             raise CheckpointError(f"malformed note: signature line {number} is too short")
         verifier = known.get((name, raw[:4]))
         if verifier is None:
+            strangers.append(f"{name}+{raw[:4].hex()}")
             continue
         if verifier in signed:
             continue  # a repeated signature by one key counts once
-        verifier.verify(message, raw[4:])
+        try:
+            verifier.verify(message, raw[4:])
+        except CheckpointError as e:
+            raise CheckpointError(
+                f"{e.message}: the note was changed after the trusted key signed it"
+            ) from None
         signed.append(verifier)
     if not signed:
-        raise CheckpointError("no signature by a trusted key")
+        trusted = ", ".join(f"{v.name}+{v.key_id.hex()}" for v in verifiers) or "(none given)"
+        if strangers:
+            raise CheckpointError(
+                f"no signature by a trusted key: signed by key {', '.join(strangers)}, not by "
+                f"the trusted key {trusted}"
+            )
+        raise CheckpointError(f"no signature by a trusted key (trusted: {trusted})")
     return body, signed
 
 

@@ -3,7 +3,11 @@
 Each entry is a JSON object canonicalized with RFC 8785; its hash is the RFC 9162 leaf hash
 SHA-256(0x00 || canonical bytes), and ``prev`` carries the hash of the entry before it, so
 the chain proves order and the Merkle tree over the same hashes proves inclusion and
-append-only growth. Persistence lives elsewhere (custody.ledger_store); this module is pure.
+append-only growth. An entry that concerns a case also carries ``case_prev``, the hash of
+that case's previous entry (``null`` only for ``case.created``): a per-case chain inside
+the global log, so that a bundle holding one case's entries proves it holds all of them
+(custody.case_chain). Persistence lives elsewhere (custody.ledger_store); this module is
+pure.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from custody.canonical import canonical_json
-from custody.errors import LedgerIntegrityError
+from custody.errors import InputError, LedgerIntegrityError
 from custody.merkle import leaf_hash
 
 GENESIS_PREV = "0" * 64
@@ -30,6 +34,7 @@ ENTRY_FIELDS = (
     "evidence",
     "details",
     "prev",
+    "case_prev",
 )
 
 
@@ -103,8 +108,15 @@ class SealedEntry:
         return parsed
 
 
-def seal_entry(draft: EntryDraft, *, seq: int, prev: str, time: datetime) -> SealedEntry:
-    """Build entry ``seq`` after the entry whose hash is ``prev``."""
+def seal_entry(
+    draft: EntryDraft, *, seq: int, prev: str, case_prev: str | None, time: datetime
+) -> SealedEntry:
+    """Build entry ``seq`` after the entry whose hash is ``prev``.
+
+    ``case_prev`` is the hash of the case's previous entry: required for every entry of a
+    case but its ``case.created``, and absent (None) for entries that concern no case.
+    """
+    check_case_link(draft.action, draft.case, case_prev)
     value = {
         "seq": seq,
         "time": rfc3339(time),
@@ -115,9 +127,25 @@ def seal_entry(draft: EntryDraft, *, seq: int, prev: str, time: datetime) -> Sea
         "evidence": draft.evidence,
         "details": dict(draft.details),
         "prev": prev,
+        "case_prev": case_prev,
     }
     canonical = canonical_json(value)
     return SealedEntry(seq=seq, canonical=canonical, hash=leaf_hash(canonical))
+
+
+def check_case_link(action: Action | str, case: str | None, case_prev: str | None) -> None:
+    """The per-case chain's rule: only ``case.created`` starts a case, nothing else may."""
+    if case is None:
+        if case_prev is not None:
+            raise InputError("an entry that names no case cannot carry case_prev")
+    elif str(action) == Action.CASE_CREATED:
+        if case_prev is not None:
+            raise InputError(f"case {case!r} already has entries: it cannot be created again")
+    elif case_prev is None:
+        raise InputError(
+            f"case {case!r} has no case.created entry: record an attempt on an unknown case "
+            "with case=None and the number in details"
+        )
 
 
 def check_entry(canonical: bytes, *, expected_seq: int, expected_prev: str) -> bytes:
@@ -177,3 +205,24 @@ def verify_chain(
         prev = h.hex()
         expected += 1
     return hashes
+
+
+class MemoryLedger:
+    """A ledger held in memory: the append rule of custody.ledger_store without a database.
+
+    Offline tools and tests build ledgers with it; it tracks the global head and each
+    case's head exactly as the database does under its lock.
+    """
+
+    def __init__(self) -> None:
+        self.entries: list[SealedEntry] = []
+        self._case_heads: dict[str, str] = {}
+
+    def append(self, draft: EntryDraft, *, time: datetime) -> SealedEntry:
+        prev = self.entries[-1].hash_hex if self.entries else GENESIS_PREV
+        case_prev = self._case_heads.get(draft.case) if draft.case is not None else None
+        sealed = seal_entry(draft, seq=len(self.entries), prev=prev, case_prev=case_prev, time=time)
+        self.entries.append(sealed)
+        if draft.case is not None:
+            self._case_heads[draft.case] = sealed.hash_hex
+        return sealed

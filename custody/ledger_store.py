@@ -21,8 +21,8 @@ from sqlmodel import col
 from custody import merkle
 from custody.checkpoint import Checkpoint as SignedCheckpointBody
 from custody.checkpoint import SigningKey, sign_checkpoint
-from custody.errors import InputError, LedgerIntegrityError
-from custody.ledger import EntryDraft, SealedEntry, seal_entry, utc_now
+from custody.errors import CaseExists, InputError, LedgerIntegrityError
+from custody.ledger import Action, EntryDraft, SealedEntry, seal_entry, utc_now
 from custody.models import Checkpoint, LedgerEntry, LedgerHead, LedgerNode
 
 MAX_PAGE = 1000
@@ -53,7 +53,10 @@ def append(session: Session, draft: EntryDraft, *, time: datetime | None = None)
     ).scalar_one()
     seq = head.size
     moment = time or utc_now()
-    sealed = seal_entry(draft, seq=seq, prev=head.last_hash, time=moment)
+    case_prev = case_head(session, draft.case) if draft.case is not None else None
+    if draft.action == Action.CASE_CREATED and case_prev is not None:
+        raise CaseExists(f"case {draft.case!r} already exists; choose another number")
+    sealed = seal_entry(draft, seq=seq, prev=head.last_hash, case_prev=case_prev, time=moment)
     session.add(
         LedgerEntry(
             seq=seq,
@@ -73,6 +76,20 @@ def append(session: Session, draft: EntryDraft, *, time: datetime | None = None)
     session.add(head)
     session.flush()
     return sealed
+
+
+def case_head(session: Session, case_number: str) -> str | None:
+    """The hash of the case's latest entry (None before its ``case.created``).
+
+    Called under the ledger-head lock, so the answer cannot change before the append.
+    """
+    found = session.execute(
+        select(col(LedgerEntry.entry_hash))
+        .where(col(LedgerEntry.case_number) == case_number)
+        .order_by(col(LedgerEntry.seq).desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return str(found) if found is not None else None
 
 
 def size(session: Session) -> int:

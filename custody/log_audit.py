@@ -2,7 +2,8 @@
 
 Used by ``custody ledger verify`` and the offline bundle verifier. It trusts nothing but
 the verifier key: entries are re-hashed from their canonical bytes, the chain is walked,
-the Merkle root is recomputed and compared with the signed checkpoint. When the root does
+the Merkle root is recomputed and compared with the signed checkpoint, and every case's
+``case_prev`` chain is followed. When the root does
 not match, a bisection over consistency proofs names the first entry that differs from
 what was signed.
 """
@@ -14,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from custody import merkle
+from custody.case_chain import audit_case_links
 from custody.checkpoint import Checkpoint
 from custody.errors import LedgerIntegrityError, ProofError
 from custody.ledger import GENESIS_PREV, check_entry
@@ -138,6 +140,10 @@ def audit_log(
         )
     if chain_error is not None:
         raise chain_error
+    audit_case_links(
+        (seq, leaf.hex(), json.loads(canonical))
+        for (seq, canonical), leaf in zip(entries, leaves, strict=False)
+    )
     if earlier is not None:
         if earlier.origin != checkpoint.origin:
             raise LedgerIntegrityError(

@@ -6,17 +6,13 @@ beside the JSON, never inside it. The detached signature (:func:`sign_report`) u
 ledger's checkpoint key, in the signed-note signature-line form ``<name> base64(id || sig)``.
 Report bytes contain no newline (canonical JSON escapes it) and so can never be mistaken for
 a signed-note body, which always has at least three lines: one key safely signs both.
-
-The module also holds the data list (电子数据清单, 法发〔2016〕22号 Art. 14) as CSV.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import csv
 import hashlib
-import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -485,119 +481,3 @@ def verify_report_signature(
         trusted = ", ".join(f"{v.name}+{v.key_id.hex()}" for v in verifiers) or "(none)"
         raise CheckpointError(f"report is not signed by a trusted key (trusted: {trusted})")
     return signer
-
-
-# --- the data list (电子数据清单) --------------------------------------------------------
-
-DATA_LIST_HEADER = (
-    "序号/Item",
-    "类别/Category",
-    "文件名/File name",
-    "格式/Format",
-    "大小(字节)/Size (bytes)",
-    "SHA-256",
-    "BLAKE3",
-    "其他校验值/Other check values",
-)
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
-
-
-@dataclass(frozen=True, kw_only=True)
-class DataListRow:
-    """One line of the data list: an item, its size and every check value."""
-
-    item: int
-    category: str
-    file_name: str
-    format: str
-    size: int
-    sha256: str
-    blake3: str
-    other: dict[str, str]
-
-    def digests(self) -> dict[str, str]:
-        return {"sha256": self.sha256, "blake3": self.blake3, **self.other}
-
-
-def _cell(text: str) -> str:
-    """Neutralize spreadsheet formulas: a leading = + - @ TAB CR (or ') gets a ' prefix."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def _uncell(text: str) -> str:
-    return text[1:] if text.startswith("'") else text
-
-
-def _format_other(other: Mapping[str, str]) -> str:
-    return "; ".join(f"{k}={v}" for k, v in sorted(other.items()))
-
-
-def data_list_csv(rows: Sequence[DataListRow]) -> str:
-    """RFC 4180 CSV (CRLF, quoted where needed) with the bilingual header.
-
-    Text cells that a spreadsheet would run as a formula are prefixed with ``'``
-    (and a literal leading ``'`` is doubled), which :func:`parse_data_list_csv` undoes.
-    """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(DATA_LIST_HEADER)
-    for row in rows:
-        writer.writerow(
-            [
-                str(row.item),
-                _cell(row.category),
-                _cell(row.file_name),
-                _cell(row.format),
-                str(row.size),
-                row.sha256,
-                row.blake3,
-                _cell(_format_other(row.other)),
-            ]
-        )
-    return buffer.getvalue()
-
-
-def parse_data_list_csv(text: str) -> list[DataListRow]:
-    """Read back :func:`data_list_csv`; MalformedMetadata names the bad line."""
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
-    try:
-        rows = list(reader)
-    except csv.Error as e:
-        raise MalformedMetadata(f"data list is not valid CSV: {e}") from e
-    if not rows or tuple(rows[0]) != DATA_LIST_HEADER:
-        raise MalformedMetadata("data list does not start with the expected header")
-    out: list[DataListRow] = []
-    for number, cells in enumerate(rows[1:], start=2):
-        if not cells:
-            continue
-        if len(cells) != len(DATA_LIST_HEADER):
-            raise MalformedMetadata(
-                f"data list line {number} has {len(cells)} cells, expected {len(DATA_LIST_HEADER)}"
-            )
-        item, category, file_name, fmt, size, sha256, b3, other_text = cells
-        if not item.isdigit() or not size.isdigit():
-            raise MalformedMetadata(f"data list line {number}: item and size must be numbers")
-        other: dict[str, str] = {}
-        for part in _uncell(other_text).split(";"):
-            part = part.strip()
-            if not part:
-                continue
-            algo, eq, value = part.partition("=")
-            if not eq:
-                raise MalformedMetadata(
-                    f"data list line {number}: other check value {part!r} is not ALGO=HEX"
-                )
-            other[algo.strip()] = value.strip()
-        out.append(
-            DataListRow(
-                item=int(item),
-                category=_uncell(category),
-                file_name=_uncell(file_name),
-                format=_uncell(fmt),
-                size=int(size),
-                sha256=sha256,
-                blake3=b3,
-                other=other,
-            )
-        )
-    return out

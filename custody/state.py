@@ -8,9 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from custody.ledger import Action
+
+
+class EvidenceStatus(StrEnum):
+    """Where an item stands in its life, as its entries tell."""
+
+    UNKNOWN = "unknown"  # no INTAKE entry (never shown for a real item)
+    IN_CUSTODY = "in_custody"
+    DISPOSAL_REQUESTED = "disposal_requested"
+    DISPOSAL_APPROVED = "disposal_approved"
+    DISPOSED = "disposed"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,7 +47,7 @@ class EvidenceState:
     custodian: str | None
     custodian_department: str | None
     legal_hold: bool
-    status: str  # "in_custody" | "disposal_requested" | "disposal_approved" | "disposed"
+    status: EvidenceStatus
     pending_transfer: PendingTransfer | None
     pending_disposal: PendingDisposal | None
     last_verification: Mapping[str, Any] | None
@@ -48,7 +59,7 @@ def derive_state(entries: Iterable[Mapping[str, Any]]) -> EvidenceState:
     custodian: str | None = None
     department: str | None = None
     hold = False
-    status = "unknown"
+    status = EvidenceStatus.UNKNOWN
     transfer: PendingTransfer | None = None
     disposal: PendingDisposal | None = None
     last_verification: Mapping[str, Any] | None = None
@@ -57,7 +68,8 @@ def derive_state(entries: Iterable[Mapping[str, Any]]) -> EvidenceState:
         action = e.get("action")
         details: Mapping[str, Any] = e.get("details") or {}
         if action == Action.INTAKE:
-            custodian, department, status = e.get("actor"), e.get("department"), "in_custody"
+            custodian, department = e.get("actor"), e.get("department")
+            status = EvidenceStatus.IN_CUSTODY
             retention = details.get("retention_until")
         elif action == Action.RETENTION_EXTENDED:
             retention = details.get("retention_until", retention)
@@ -79,7 +91,7 @@ def derive_state(entries: Iterable[Mapping[str, Any]]) -> EvidenceState:
         elif action == Action.LEGAL_HOLD_CLEARED:
             hold = False
         elif action == Action.DISPOSAL_REQUESTED:
-            status = "disposal_requested"
+            status = EvidenceStatus.DISPOSAL_REQUESTED
             disposal = PendingDisposal(
                 request_id=str(details.get("request_id", "")),
                 requested_by=str(e.get("actor")),
@@ -87,9 +99,9 @@ def derive_state(entries: Iterable[Mapping[str, Any]]) -> EvidenceState:
                 requested_at=str(e.get("time")),
             )
         elif action == Action.DISPOSAL_APPROVED:
-            status = "disposal_approved"
+            status = EvidenceStatus.DISPOSAL_APPROVED
         elif action == Action.DISPOSED:
-            status, disposal = "disposed", None
+            status, disposal = EvidenceStatus.DISPOSED, None
         elif action == Action.VERIFICATION:
             last_verification = {"time": e.get("time"), "result": details.get("result")}
     return EvidenceState(

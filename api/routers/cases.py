@@ -61,7 +61,7 @@ def create_case(body: CaseCreate, session: SessionDep, account: AccountDep) -> C
             "you asked for"
         )
     if refusal:
-        record_denial(session, account, policy.Action.CASE_CREATE, refusal, case=body.number)
+        record_denial(session, account, policy.Action.CASE_CREATE, refusal, number=body.number)
         raise PermissionDenied(refusal)
     if session.get(Case, body.number) is not None:
         raise CaseExists(f"case {body.number!r} already exists; choose another number")

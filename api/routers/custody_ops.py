@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 
@@ -23,6 +22,7 @@ from api.schemas import (
 from api.services.evidence_view import (
     evidence_public,
     evidence_state,
+    intake_of,
     record_touch,
     retained_until,
 )
@@ -175,7 +175,8 @@ def legal_hold(
     ev, _ = authorized_evidence(session, account, policy.Action.EVIDENCE_LEGAL_HOLD, evidence_id)
     if evidence_state(session, ev.id).status == "disposed":
         raise InvalidState(f"evidence {ev.id} has been disposed of")
-    lock = ctx.store.set_legal_hold(ev.object_key, ev.object_version, body.on)
+    record = intake_of(session, ev.id)
+    lock = ctx.store.set_legal_hold(record.object_key, record.object_version, body.on)
     record_touch(
         session,
         account,
@@ -205,13 +206,14 @@ def extend_retention(
     if state.status == "disposed":
         raise InvalidState(f"evidence {ev.id} has been disposed of")
     until = aware(body.until)
-    current = retained_until(ev, state)
+    record = intake_of(session, ev.id)
+    current = retained_until(record, state)
     if until <= current:
         raise InvalidState(
             f"retention of {ev.id} already runs until {current.isoformat()}; it can be "
             "extended but never shortened"
         )
-    lock = ctx.store.set_retention(ev.object_key, ev.object_version, until)
+    lock = ctx.store.set_retention(record.object_key, record.object_version, until)
     record_touch(
         session,
         account,
@@ -273,9 +275,10 @@ def approve_disposal(
     if state.pending_disposal.requested_by == account.name:
         raise PermissionDenied("the approver must be a different person from the requester")
     now = utc_now()
-    if retained_until(ev, state) > now:
+    record = intake_of(session, ev.id)
+    if retained_until(record, state) > now:
         raise InvalidState(
-            f"evidence {ev.id} is retained until {retained_until(ev, state).isoformat()}; "
+            f"evidence {ev.id} is retained until {retained_until(record, state).isoformat()}; "
             "disposal is possible only after retention has expired"
         )
     if state.legal_hold:
@@ -292,13 +295,13 @@ def approve_disposal(
         other
         for other in session.execute(
             select(Evidence).where(
-                col(Evidence.object_key) == ev.object_key, col(Evidence.id) != ev.id
+                col(Evidence.object_key) == record.object_key, col(Evidence.id) != ev.id
             )
         ).scalars()
         if evidence_state(session, other.id).status != "disposed"
     ]
     if not others:
-        ctx.store.delete(ev.object_key, ev.object_version)
+        ctx.store.delete(record.object_key, record.object_version)
     record_touch(
         session,
         account,
@@ -308,7 +311,7 @@ def approve_disposal(
             "request_id": state.pending_disposal.request_id,
             "content_removed": not others,
             "shared_with": [o.id for o in others],
-            "digests": json.loads(ev.digests),
+            "digests": dict(record.digests),
         },
     )
     session.commit()

@@ -1,4 +1,9 @@
-"""Turning stored rows into what the API shows, with state derived from the ledger."""
+"""What the API shows about an item: facts from its INTAKE entry, state from its entries.
+
+The evidence row is only an index (id → case, INTAKE seq). Everything shown or acted on —
+digests, seal number, object address, retention, custodian, status — is read from the
+hash-chained ledger, and a row that disagrees with it is reported, never believed.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +17,49 @@ from sqlalchemy.orm import Session
 
 from api.schemas import EvidencePublic, EvidenceStatePublic
 from custody.db import aware
-from custody.ledger import Action, EntryDraft, parse_rfc3339
+from custody.errors import LedgerIntegrityError
+from custody.intake_record import IntakeRecord, find_intake, table_disagreements
+from custody.ledger import Action, EntryDraft, parse_rfc3339, rfc3339
 from custody.ledger_store import append, entries_of_evidence
 from custody.models import Account, Evidence
 from custody.state import EvidenceState, derive_state
 
 
+def entry_values(session: Session, evidence_id: str) -> list[dict[str, Any]]:
+    """The item's ledger entries (parsed), in ledger order."""
+    return [json.loads(e.canonical) for e in entries_of_evidence(session, evidence_id)]
+
+
 def evidence_state(session: Session, evidence_id: str) -> EvidenceState:
-    return derive_state(json.loads(e.canonical) for e in entries_of_evidence(session, evidence_id))
+    return derive_state(entry_values(session, evidence_id))
+
+
+def intake_of(session: Session, evidence_id: str) -> IntakeRecord:
+    """The item's facts as its INTAKE entry records them."""
+    return find_intake(entry_values(session, evidence_id), evidence_id)
+
+
+def row_facts(row: Evidence) -> dict[str, Any]:
+    """The evidence row's copy of the intake facts, keyed as the INTAKE entry names them."""
+    return {
+        "intake_seq": row.intake_seq,
+        "case": row.case_number,
+        "time": rfc3339(aware(row.intake_time)),
+        "technician": row.technician,
+        "technician_department": row.technician_department,
+        "filename": row.original_filename,
+        "content_type": row.content_type,
+        "description": row.description,
+        "seal_no": row.seal_no,
+        "media": json.loads(row.media),
+        "size": row.size,
+        "digests": json.loads(row.digests),
+        "declared_digests": json.loads(row.declared_digests),
+        "object_key": row.object_key,
+        "object_version": row.object_version,
+        "storage": row.storage_backend,
+        "retention_until": rfc3339(aware(row.retention_until)),
+    }
 
 
 def record_touch(
@@ -43,12 +83,15 @@ def record_touch(
     )
 
 
-def retained_until(ev: Evidence, state: EvidenceState) -> datetime:
+def retained_until(record: IntakeRecord, state: EvidenceState) -> datetime:
     """The retention the ledger requires: the intake date, or a later recorded extension."""
-    until = aware(ev.retention_until)
-    if state.retention_until:
-        until = max(until, parse_rfc3339(state.retention_until))
-    return until
+    until = state.retention_until or record.retention_until
+    if until is None:
+        raise LedgerIntegrityError(
+            f"INTAKE entry {record.seq} of {record.evidence_id} records no retention",
+            seq=record.seq,
+        )
+    return parse_rfc3339(until)
 
 
 def _dict(value: Any) -> dict[str, Any] | None:
@@ -56,26 +99,31 @@ def _dict(value: Any) -> dict[str, Any] | None:
 
 
 def evidence_public(session: Session, row: Evidence) -> EvidencePublic:
-    state = evidence_state(session, row.id)
+    """The item as the ledger records it; ``ledger_findings`` names any table disagreement."""
+    entries = entry_values(session, row.id)
+    record = find_intake(entries, row.id)
+    state = derive_state(entries)
     return EvidencePublic(
         id=row.id,
-        case=row.case_number,
-        original_filename=row.original_filename,
-        content_type=row.content_type,
-        description=row.description,
-        seal_no=row.seal_no,
-        media=json.loads(row.media),
-        size=row.size,
-        digests=json.loads(row.digests),
-        declared_digests=json.loads(row.declared_digests),
-        object_key=row.object_key,
-        object_version=row.object_version,
-        storage=row.storage_backend,
-        intake_time=aware(row.intake_time),
-        technician=row.technician,
-        technician_department=row.technician_department,
-        retention_until=aware(row.retention_until),
-        intake_seq=row.intake_seq,
+        case=record.case,
+        original_filename=record.filename,
+        content_type=record.content_type,
+        description=record.description,
+        seal_no=record.seal_no,
+        media=dict(record.media),
+        size=record.size,
+        digests=dict(record.digests),
+        declared_digests=dict(record.declared_digests),
+        object_key=record.object_key,
+        object_version=record.object_version,
+        storage=record.storage,
+        retention_mode=record.retention_mode,
+        intake_time=parse_rfc3339(record.time),
+        technician=record.technician,
+        technician_department=record.technician_department,
+        retention_until=retained_until(record, state),
+        intake_seq=record.seq,
+        ledger_findings=table_disagreements(record, row_facts(row)),
         state=EvidenceStatePublic(
             custodian=state.custodian,
             custodian_department=state.custodian_department,

@@ -155,6 +155,7 @@ def commit_intake(
     retained_until = lock.retain_until or until
     evidence_id = str(uuid.uuid4())
     name = meta.filename if meta.filename is not None else (filename or "")
+    media_type = meta.content_type or content_type or "application/octet-stream"
     with ctx.session() as session:
         sealed = append(
             session,
@@ -166,6 +167,9 @@ def commit_intake(
                 evidence=evidence_id,
                 details={
                     "filename": name,
+                    "content_type": media_type,
+                    "description": meta.description,
+                    "media": meta.media,
                     "size": stored.size,
                     "digests": stored.digests,
                     "declared_digests": meta.declared_digests,
@@ -184,7 +188,7 @@ def commit_intake(
                 id=evidence_id,
                 case_number=meta.case,
                 original_filename=name,
-                content_type=meta.content_type or content_type or "application/octet-stream",
+                content_type=media_type,
                 description=meta.description,
                 seal_no=meta.seal_no,
                 media=json.dumps(meta.media, ensure_ascii=False, sort_keys=True),

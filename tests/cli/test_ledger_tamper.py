@@ -345,14 +345,22 @@ def test_attack_full_rewrite_with_resigned_checkpoint(ledger: Live, tmp_path: Pa
     n = len(rows)
     forged: list[tuple[int, bytes]] = [(r["seq"], base64.b64decode(r["canonical"])) for r in rows]
     prev = json.loads(forged[K][1])["prev"]
+    case_heads = {}  # a careful forger re-links each case's chain too
+    for _, canonical in forged[:K]:
+        if json.loads(canonical)["case"] is not None:
+            case_heads[json.loads(canonical)["case"]] = leaf_hash(canonical).hex()
     for seq in range(K, n):
         value = json.loads(forged[seq][1])
         if seq == K:
             value["actor"] = "someone.else"
         value["prev"] = prev
+        if value["case"] is not None and value["case_prev"] is not None:
+            value["case_prev"] = case_heads[value["case"]]
         canonical = canonical_json(value)
         forged[seq] = (seq, canonical)
         prev = leaf_hash(canonical).hex()
+        if value["case"] is not None:
+            case_heads[value["case"]] = prev
     leaves = [leaf_hash(c) for _, c in forged]
     tree = MemoryTree(leaves)
     ledger.sql(

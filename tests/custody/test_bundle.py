@@ -36,7 +36,7 @@ from custody.canonical import canonical_json
 from custody.checkpoint import Checkpoint, SigningKey, VerifierKey, sign_checkpoint
 from custody.errors import BundleError
 from custody.ledger import GENESIS_PREV, Action, EntryDraft, SealedEntry, seal_entry
-from custody.merkle import InclusionProof, MemoryTree
+from custody.merkle import InclusionProof, MemoryTree, leaf_hash
 from custody.report import (
     CustodyEvent,
     DigestCheck,
@@ -67,6 +67,7 @@ class Scenario:
     sealed: list[SealedEntry]
     checkpoint: Checkpoint
     evidence_ids: list[str]
+    earlier_export: SealedEntry
 
     @property
     def verifier(self) -> VerifierKey:
@@ -74,17 +75,30 @@ class Scenario:
 
 
 class _Ledger:
+    """A ledger in memory, with the global and per-case heads a real append keeps."""
+
     def __init__(self) -> None:
         self.tree = MemoryTree()
         self.sealed: list[SealedEntry] = []
+        self.case_heads: dict[str, str] = {}
+
+    def adopt(self, entry: SealedEntry) -> SealedEntry:
+        self.sealed.append(entry)
+        self.tree.append(entry.hash)
+        case = entry.value()["case"]
+        if case is not None:
+            self.case_heads[case] = entry.hash_hex
+        return entry
 
     def append(self, draft: EntryDraft) -> SealedEntry:
         seq = len(self.sealed)
         prev = self.sealed[-1].hash_hex if self.sealed else GENESIS_PREV
-        entry = seal_entry(draft, seq=seq, prev=prev, time=T0 + timedelta(minutes=7 * seq))
-        self.sealed.append(entry)
-        self.tree.append(entry.hash)
-        return entry
+        case_prev = self.case_heads.get(draft.case) if draft.case else None
+        return self.adopt(
+            seal_entry(
+                draft, seq=seq, prev=prev, case_prev=case_prev, time=T0 + timedelta(minutes=7 * seq)
+            )
+        )
 
 
 def _digests(data: bytes) -> dict[str, str]:
@@ -211,6 +225,7 @@ def build_scenario(root: Path, *, key: SigningKey | None = None) -> Scenario:
 
     led.append(draft(tech, Action.CASE_CREATED, CASE, None, title="张某等涉嫌非法放贷案"))
     led.append(draft(("zhao.lei", "经侦"), Action.CASE_CREATED, OTHER_CASE, None, title="other"))
+    led.append(draft(tech, Action.GRANT_CREATED, CASE, None, account="chen.lawyer", grant="view"))
     intakes = []
     for ev, name, data in zip(ids, names, (phone, chats), strict=True):
         intakes.append(
@@ -229,20 +244,32 @@ def build_scenario(root: Path, *, key: SigningKey | None = None) -> Scenario:
         )
         led.append(draft(("zhao.lei", "经侦"), Action.VIEW, OTHER_CASE, "other-ev", purpose="x"))
     view = led.append(draft(pros, Action.VIEW, CASE, ids[0], purpose="审查起诉阅卷"))
+    earlier = led.append(
+        draft(pros, Action.EXPORT, CASE, None, purpose="初次移送", evidence=ids, disposed=[])
+    )
     verif = [
         led.append(draft(pros, Action.VERIFICATION, CASE, ev, purpose="庭前核验", result="pass"))
         for ev in ids
     ]
     led.append(draft(("zhao.lei", "经侦"), Action.DOWNLOAD, OTHER_CASE, "other-ev", purpose="y"))
     export = led.append(
-        draft(pros, Action.EXPORT, CASE, None, purpose="移送法院 / to the court", evidence=ids)
+        draft(
+            pros,
+            Action.EXPORT,
+            CASE,
+            None,
+            purpose="移送法院 / to the court",
+            evidence=ids,
+            disposed=[],
+        )
     )
+    # the ledger goes on after the export; the bundle's checkpoint ends at the export entry
     led.append(draft(("zhao.lei", "经侦"), Action.VIEW, OTHER_CASE, "other-ev", purpose="z"))
 
-    size = led.tree.size
-    checkpoint = Checkpoint(origin=ORIGIN, size=size, root=led.tree.root())
+    size = export.seq + 1
+    checkpoint = Checkpoint(origin=ORIGIN, size=size, root=led.tree.root(size))
     note = sign_checkpoint(checkpoint, key)
-    ours = [e for e in led.sealed if e.value()["case"] == CASE]
+    ours = [e for e in led.sealed if e.value()["case"] == CASE and e.seq < size]
 
     evidence = []
     events_of = {
@@ -272,6 +299,7 @@ def build_scenario(root: Path, *, key: SigningKey | None = None) -> Scenario:
         evidence.append(
             BundleEvidence(
                 id=ev,
+                case=CASE,
                 file_name=names[i],
                 content_type="application/octet-stream",
                 category=("手机镜像 / phone image", "聊天记录 / chat export")[i],
@@ -281,6 +309,10 @@ def build_scenario(root: Path, *, key: SigningKey | None = None) -> Scenario:
                 description=descriptions[i],
                 intake_time=intakes[i].value()["time"],
                 technician="li.wei",
+                technician_department="刑事技术科",
+                storage="local",
+                retention_mode="LOCAL-WORM",
+                retention_until="2036-02-27T09:00:00.000000Z",
                 report_json=raw,
                 report_signature=sign_report(raw, key),
                 report_html=render_html(report, report_hash=report_hash(report)),
@@ -301,7 +333,7 @@ def build_scenario(root: Path, *, key: SigningKey | None = None) -> Scenario:
         checkpoint_note=note,
         verifier_key=key.verifier().to_text(),
     )
-    return Scenario(key, data, content_dir, led.tree, led.sealed, checkpoint, ids)
+    return Scenario(key, data, content_dir, led.tree, led.sealed, checkpoint, ids, earlier)
 
 
 @pytest.fixture(scope="module")
@@ -403,7 +435,7 @@ def test_bundle_layout(bundle: Path, scenario: Scenario) -> None:
     assert case["export"]["purpose"] == "移送法院审查 / submission to the court"
     assert [e["id"] for e in case["evidence"]] == sorted(scenario.evidence_ids)
     csv_text = (data / "data-list.csv").read_text()
-    assert csv_text.startswith("序号/Item,类别/Category,文件名/File name")
+    assert csv_text.startswith("\ufeff序号/No.,证据编号/Evidence ID,案件编号/Case No.")
     assert scenario.data.evidence[0].digests["sha256"] in csv_text
     readme_en, readme_zh = (
         (data / "README.en.txt").read_text(),
@@ -411,8 +443,10 @@ def test_bundle_layout(bundle: Path, scenario: Scenario) -> None:
     )
     for text in (readme_en, readme_zh):
         assert "sha256sum -c SHA256SUMS" in text and "b3sum -c B3SUMS" in text
-        assert "(printf '\\0'; cat ledger/entries/000012.json) | sha256sum" in text
-        assert "custody verify-bundle" in text
+        first = scenario.data.entries[0].seq  # the example names an entry that exists
+        assert f"(printf '\\0'; cat ledger/entries/{first:06d}.json) | sha256sum" in text
+        assert (data / "ledger" / "entries" / f"{first:06d}.json").is_file()
+        assert "custody-verify verify-bundle" in text and "pip install evidence-custody" in text
 
 
 def test_sums_cover_every_other_payload_file(bundle: Path) -> None:
@@ -610,14 +644,14 @@ def test_safe_file_name() -> None:
 
 
 def test_manifest_path_percent_encoding_round_trips() -> None:
-    from custody.bundle import _decode_manifest_path, _encode_manifest_path
+    from custody.bundle.bagit import decode_manifest_path, encode_manifest_path
 
     for path in ("data/a%b.txt", "data/line\nbreak\r.txt", "data/%0A literal", "data/ok.txt"):
-        encoded = _encode_manifest_path(path)
+        encoded = encode_manifest_path(path)
         assert "\n" not in encoded and "\r" not in encoded
-        assert _decode_manifest_path(encoded) == path
-    assert _encode_manifest_path("data/100%.txt") == "data/100%25.txt"
-    assert _decode_manifest_path("data/x%0d%0a") == "data/x\r\n"
+        assert decode_manifest_path(encoded) == path
+    assert encode_manifest_path("data/100%.txt") == "data/100%25.txt"
+    assert decode_manifest_path("data/x%0d%0a") == "data/x\r\n"
 
 
 def test_consistency_proof_is_carried(scenario: Scenario, tmp_path: Path) -> None:
@@ -729,7 +763,9 @@ def test_attack_bundle_resigned_with_another_key(bundle: Path, scenario: Scenari
     report = verify_bundle(bundle, trusted_key=scenario.verifier)
     assert_fails_with(
         report,
-        "data/ledger/checkpoint.txt: signature does not verify with the trusted key",
+        f"data/ledger/checkpoint.txt: not accepted: no signature by a trusted key: signed by "
+        f"key {ORIGIN}+{forger.key_id.hex()}, not by the trusted key {scenario.verifier.name}+"
+        f"{scenario.verifier.key_id.hex()}",
         "data/ledger/verifier-key.txt: names",
         *(
             f"report.json of {ev}: signature does not verify with the trusted key"
@@ -795,7 +831,7 @@ def test_attack_evidence_item_removed_from_bundle(bundle: Path, scenario: Scenar
     csv_path.write_text("\r\n".join(line for line in lines if not line.startswith("2,")))
     reseal(bundle)
     report = verify_bundle(bundle, trusted_key=scenario.verifier)
-    assert_fails_with(report, f"the EXPORT entry lists evidence {gone}, which is missing")
+    assert_fails_with(report, f"the export entry lists evidence {gone}, which is missing")
 
 
 def test_attack_swapped_ledger_entries(bundle: Path, scenario: Scenario) -> None:
@@ -815,6 +851,7 @@ def test_attack_swapped_ledger_entries(bundle: Path, scenario: Scenario) -> None
         f"data/ledger/entries/{na}: carries seq {b.seq} but is filed as entry {a.seq}",
         f"data/ledger/entries/{nb}: carries seq {a.seq} but is filed as entry {b.seq}",
         "swapped",
+        "case chain: out of order",
     )
 
     # swapping only the entries (not the proofs) breaks the inclusion proofs too
@@ -836,8 +873,7 @@ def test_attack_forged_prev_link(scenario: Scenario, tmp_path: Path) -> None:
     led = _Ledger()
     tech = ("li.wei", "刑事技术科")
     for e in scenario.sealed[:6]:
-        led.sealed.append(e)
-        led.tree.append(e.hash)
+        led.adopt(e)
     hidden = led.append(
         EntryDraft(
             actor="mallory",
@@ -860,10 +896,10 @@ def test_attack_forged_prev_link(scenario: Scenario, tmp_path: Path) -> None:
         ),
         seq=seq,
         prev=led.sealed[-2].hash_hex,  # links past the hidden download
+        case_prev=led.sealed[-2].hash_hex,
         time=T0 + timedelta(hours=3),
     )
-    led.sealed.append(forged)
-    led.tree.append(forged.hash)
+    led.adopt(forged)
     size = led.tree.size
     cp = Checkpoint(origin=ORIGIN, size=size, root=led.tree.root())
     note = sign_checkpoint(cp, scenario.key)
@@ -875,7 +911,7 @@ def test_attack_forged_prev_link(scenario: Scenario, tmp_path: Path) -> None:
         write_bundle(data, tmp_path / "refused", with_content=False)
 
     # a forger who writes the bag by hand: write a good bag, then drop in the forged ledger
-    out = write_bundle(replace(scenario.data, evidence=[]), tmp_path / "b", with_content=False)
+    out = write_bundle(scenario.data, tmp_path / "b", with_content=False)
     ledger = out / "data" / "ledger"
     shutil.rmtree(ledger / "entries")
     shutil.rmtree(ledger / "proofs")
@@ -910,3 +946,230 @@ def test_attack_forged_prev_link(scenario: Scenario, tmp_path: Path) -> None:
     assert_fails_with(
         report, f"data/ledger/entries/{name}: prev link is not proven", f"not leaf {seq - 1}"
     )
+
+
+# --- attacks on completeness: leave something out, rebuild every unsigned manifest ----------
+
+
+def entries_of(scenario: Scenario, action: str, evidence: str | None = None) -> list[BundleEntry]:
+    return [
+        e
+        for e in scenario.data.entries
+        if json.loads(e.canonical)["action"] == action
+        and (evidence is None or json.loads(e.canonical)["evidence"] == evidence)
+    ]
+
+
+def drop_entries(bag_dir: Path, seqs: list[int]) -> None:
+    """Remove entries and their proofs, and every mention of them in case.json."""
+    ledger = bag_dir / "data" / "ledger"
+    for seq in seqs:
+        (ledger / "entries" / f"{seq:06d}.json").unlink()
+        (ledger / "proofs" / f"{seq:06d}.json").unlink()
+    case_path = bag_dir / "data" / "case.json"
+    case = json.loads(case_path.read_text())
+    case["entries"] = [s for s in case["entries"] if s not in seqs]
+    case_path.write_text(json.dumps(case, ensure_ascii=False))
+
+
+def drop_item(bag_dir: Path, evidence_id: str) -> None:
+    """Remove an item's folder and its rows in case.json and data-list.csv."""
+    shutil.rmtree(evidence_dir(bag_dir, evidence_id))
+    case_path = bag_dir / "data" / "case.json"
+    case = json.loads(case_path.read_text())
+    case["evidence"] = [e for e in case["evidence"] if e["id"] != evidence_id]
+    case_path.write_text(json.dumps(case, ensure_ascii=False))
+    csv_path = bag_dir / "data" / "data-list.csv"
+    lines = csv_path.read_bytes().decode().split("\r\n")
+    kept = [line for line in lines if evidence_id not in line]
+    csv_path.write_bytes("\r\n".join(kept).encode())
+
+
+def verify_forged(bag_dir: Path, scenario: Scenario) -> BundleReport:
+    reseal(bag_dir)
+    assert bagit.Bag(str(bag_dir)).is_valid()  # every unsigned check is satisfied
+    report = verify_bundle(bag_dir, trusted_key=scenario.verifier)
+    assert not report.ok
+    return report
+
+
+def test_attack_item_removed_with_its_entries_and_manifests_rebuilt(
+    bundle: Path, scenario: Scenario
+) -> None:
+    """The item that clears the accused: its folder, rows, every entry naming it (intake,
+    views, verification) and the export entry that lists it are all taken out."""
+    gone = scenario.evidence_ids[0]
+    naming = [e.seq for e in scenario.data.entries if gone in e.canonical.decode()]
+    assert naming  # the intake, a view, a verification, the exports
+    drop_item(bundle, gone)
+    drop_entries(bundle, naming)
+    report = verify_forged(bundle, scenario)
+    export = scenario.checkpoint.size - 1
+    assert_fails_with(
+        report,
+        f"case chain: the export entry is missing: entry {export}, the last leaf of the signed "
+        "checkpoint",
+        "case chain: link missing:",
+        "an entry of the case after entry",
+    )
+
+
+def test_attack_item_removed_but_export_entry_kept(bundle: Path, scenario: Scenario) -> None:
+    gone = scenario.evidence_ids[1]
+    intake = entries_of(scenario, "evidence.intake", gone)[0]
+    drop_item(bundle, gone)
+    drop_entries(bundle, [intake.seq])
+    report = verify_forged(bundle, scenario)
+    assert_fails_with(
+        report,
+        f"the export entry lists evidence {gone}, which is missing from the bundle",
+        f"the export entry names evidence {gone}, but its INTAKE entry is not in the bundle",
+        "case chain: link missing: entry",
+    )
+
+
+def test_attack_case_created_removed(bundle: Path, scenario: Scenario) -> None:
+    created = entries_of(scenario, "case.created")[0]
+    drop_entries(bundle, [created.seq])
+    report = verify_forged(bundle, scenario)
+    assert_fails_with(
+        report,
+        f"follows the case entry with hash {leaf_hash(created.canonical).hex()}, which is not in "
+        "the bundle",
+        "case chain: the bundle holds no case.created entry for the case — it was removed",
+    )
+
+
+def test_attack_grant_removed(bundle: Path, scenario: Scenario) -> None:
+    grant = entries_of(scenario, "grant.created")[0]
+    drop_entries(bundle, [grant.seq])
+    report = verify_forged(bundle, scenario)
+    assert_fails_with(
+        report,
+        f"case chain: link missing: entry {grant.seq + 1}",
+        f"follows the case entry with hash {leaf_hash(grant.canonical).hex()}",
+    )
+
+
+def test_attack_verification_removed(bundle: Path, scenario: Scenario) -> None:
+    verification = entries_of(scenario, "evidence.verification")[-1]
+    drop_entries(bundle, [verification.seq])
+    report = verify_forged(bundle, scenario)
+    assert_fails_with(
+        report,
+        "case chain: link missing:",
+        f"follows the case entry with hash {leaf_hash(verification.canonical).hex()}",
+    )
+
+
+def test_attack_export_entry_removed(bundle: Path, scenario: Scenario) -> None:
+    export = scenario.checkpoint.size - 1
+    drop_entries(bundle, [export])
+    report = verify_forged(bundle, scenario)
+    assert_fails_with(
+        report,
+        f"case chain: the export entry is missing: entry {export}, the last leaf of the signed "
+        "checkpoint and so the head of the case chain, is not in the bundle — it was removed",
+    )
+
+
+def test_attack_export_entry_replaced_by_an_older_export(bundle: Path, scenario: Scenario) -> None:
+    """The latest export and everything after the older one go; case.json points at the older
+    export, which is a genuine entry of the case, proven in the same signed tree."""
+    older = scenario.earlier_export.seq
+    later = [e.seq for e in scenario.data.entries if e.seq > older]
+    drop_entries(bundle, later)
+    case_path = bundle / "data" / "case.json"
+    case = json.loads(case_path.read_text())
+    case["export"]["entry"] = older
+    case_path.write_text(json.dumps(case, ensure_ascii=False))
+    report = verify_forged(bundle, scenario)
+    head = scenario.checkpoint.size - 1
+    assert_fails_with(
+        report,
+        f"case chain: the export entry is missing: entry {head}",
+        f"data/case.json names export entry {older}, but the signed tree ends at entry {head} "
+        "— the export entry was replaced by another export",
+    )
+
+
+def test_attack_entries_of_two_cases_spliced(bundle: Path, scenario: Scenario) -> None:
+    """Another case's entry, with a genuine proof in the same signed tree, is slipped in."""
+    size = scenario.checkpoint.size
+    other = next(e for e in scenario.sealed if e.value()["case"] == OTHER_CASE and e.seq < size - 1)
+    ledger = bundle / "data" / "ledger"
+    (ledger / "entries" / f"{other.seq:06d}.json").write_bytes(other.canonical)
+    entry = bundle_entry(scenario.tree, other, size)
+    proofs = {"inclusion": entry.proof.to_json(), "prev": entry.prev_proof.to_json()}  # type: ignore[union-attr]
+    (ledger / "proofs" / f"{other.seq:06d}.json").write_bytes(canonical_json(proofs))
+    report = verify_forged(bundle, scenario)
+    # the entry itself is genuine: only completeness can say it does not belong here
+    assert not any(
+        f"entries/{other.seq:06d}.json: hash does not match" in line for line in failures(report)
+    )
+    assert_fails_with(
+        report,
+        f"case chain: entry {other.seq} ({other.value()['action']}) of case {OTHER_CASE!r} is "
+        "not on the case chain",
+        "it was added or spliced in",
+    )
+
+
+def test_attack_entries_of_two_cases_spliced_into_the_chain() -> None:
+    """A chain whose link leads into another case is named as a splice."""
+    from custody.case_chain import CaseEntry, walk_case_chain
+
+    led = _Ledger()
+    a = led.append(EntryDraft(actor="x", department="d", action=Action.CASE_CREATED, case="A"))
+    b = led.append(EntryDraft(actor="x", department="d", action=Action.CASE_CREATED, case="B"))
+    tail = led.append(EntryDraft(actor="x", department="d", action=Action.VIEW, case="A"))
+    value = dict(tail.value(), case_prev=b.hash_hex)  # relinked into case B
+    entries = [
+        CaseEntry(seq=a.seq, hash=a.hash_hex, value=a.value()),
+        CaseEntry(seq=b.seq, hash=b.hash_hex, value=b.value()),
+        CaseEntry(seq=tail.seq, hash="f" * 64, value=value),
+    ]
+    walk = walk_case_chain("A", entries, tail.seq)
+    assert any("belongs to case 'B', not 'A'" in p and "spliced" in p for p in walk.problems)
+    assert any(f"entry {a.seq} (case.created) of case 'A' is not on" in p for p in walk.problems)
+
+
+def test_bundle_without_content_still_carries_the_whole_chain(
+    bare_bundle: Path, scenario: Scenario
+) -> None:
+    files = sorted(p.name for p in (bare_bundle / "data" / "ledger" / "entries").iterdir())
+    ours = [e for e in scenario.sealed if e.value()["case"] == CASE]
+    expected = [e for e in ours if e.seq < scenario.checkpoint.size]
+    assert files == [f"{e.seq:06d}.json" for e in expected]
+    assert not any(
+        OTHER_CASE in (bare_bundle / "data" / "ledger" / "entries" / f).read_text() for f in files
+    )
+    report = verify_bundle(bare_bundle, trusted_key=scenario.verifier)
+    assert report.ok, failures(report)
+    chain = next(c for c in report.checks if c.item == "case chain")
+    assert f"all {len(expected)} entries of case {CASE} are linked by case_prev" in chain.message
+
+
+def test_writer_refuses_an_incomplete_chain(scenario: Scenario, tmp_path: Path) -> None:
+    grant = entries_of(scenario, "grant.created")[0]
+    entries = [e for e in scenario.data.entries if e.seq != grant.seq]
+    with pytest.raises(BundleError, match="not the case's whole chain: link missing"):
+        write_bundle(replace(scenario.data, entries=entries), tmp_path / "b", with_content=False)
+    assert not (tmp_path / "b").exists()
+
+
+def test_writer_refuses_a_checkpoint_that_does_not_end_at_the_export(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    size = scenario.checkpoint.size + 1  # one more entry (of the other case) signed after
+    note = sign_checkpoint(
+        Checkpoint(origin=ORIGIN, size=size, root=scenario.tree.root(size)), scenario.key
+    )
+    entries = [
+        bundle_entry(scenario.tree, e, size)
+        for e in scenario.sealed[:size]
+        if e.value()["case"] == CASE
+    ]
+    data = replace(scenario.data, entries=entries, checkpoint_note=note)
+    with pytest.raises(BundleError, match="head of the case chain"):
+        write_bundle(data, tmp_path / "b", with_content=False)

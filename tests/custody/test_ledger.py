@@ -17,12 +17,13 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from custody.canonical import canonical_json
-from custody.errors import LedgerIntegrityError
+from custody.errors import InputError, LedgerIntegrityError
 from custody.ledger import (
     ENTRY_FIELDS,
     GENESIS_PREV,
     Action,
     EntryDraft,
+    MemoryLedger,
     SealedEntry,
     check_entry,
     rfc3339,
@@ -38,7 +39,7 @@ def draft(i: int) -> EntryDraft:
     return EntryDraft(
         actor=f"tech.{i % 3}",
         department="forensics",
-        action=Action.VIEW if i % 2 else Action.INTAKE,
+        action=Action.CASE_CREATED if i == 0 else Action.VIEW if i % 2 else Action.INTAKE,
         case="2026-XS-0117",
         evidence=f"ev-{i}",
         details={"purpose": "庭审质证", "i": i},
@@ -46,13 +47,10 @@ def draft(i: int) -> EntryDraft:
 
 
 def make_chain(n: int = N) -> list[SealedEntry]:
-    chain: list[SealedEntry] = []
-    prev = GENESIS_PREV
+    ledger = MemoryLedger()
     for i in range(n):
-        sealed = seal_entry(draft(i), seq=i, prev=prev, time=T0 + timedelta(seconds=i))
-        chain.append(sealed)
-        prev = sealed.hash_hex
-    return chain
+        ledger.append(draft(i), time=T0 + timedelta(seconds=i))
+    return ledger.entries
 
 
 def pairs(chain: list[SealedEntry]) -> list[tuple[int, bytes]]:
@@ -93,11 +91,13 @@ def test_seal_entry_golden_bytes() -> None:
         ),
         seq=0,
         prev=GENESIS_PREV,
+        case_prev="ab" * 32,
         time=datetime(2026, 3, 1, 16, 30, 0, 123, tzinfo=timezone(timedelta(hours=8))),
     )
     expected = (
         '{"action":"evidence.intake","actor":"li.wei","case":"2026-XS-0117",'
-        '"department":"forensics","details":{"a":{"z":true},"b":[1,null],"seal_no":"封-001"},'
+        '"case_prev":"' + "ab" * 32 + '","department":"forensics",'
+        '"details":{"a":{"z":true},"b":[1,null],"seal_no":"封-001"},'
         '"evidence":"e1","prev":"' + "0" * 64 + '","seq":0,"time":"2026-03-01T08:30:00.000123Z"}'
     ).encode()
     assert sealed.canonical == expected
@@ -115,16 +115,19 @@ def test_seal_entry_carries_every_field_canonically() -> None:
         "evidence",
         "details",
         "prev",
+        "case_prev",
     }
     chain = make_chain()
     for i, e in enumerate(chain):
         value = e.value()
         assert list(value) == sorted(ENTRY_FIELDS)  # all fields, keys in RFC 8785 order
         assert value["seq"] == i
-        assert value["time"] == (T0 + timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        assert value["time"] == f"2026-03-01T08:30:0{i}.000000Z"  # T0 + i seconds, N < 10
         assert value["actor"] == f"tech.{i % 3}"
         assert value["department"] == "forensics"
-        assert value["action"] == ("evidence.view" if i % 2 else "evidence.intake")
+        expected_action = "evidence.view" if i % 2 else "evidence.intake"
+        assert value["action"] == ("case.created" if i == 0 else expected_action)
+        assert value["case_prev"] == (chain[i - 1].hash_hex if i else None)
         assert value["case"] == "2026-XS-0117"
         assert value["evidence"] == f"ev-{i}"
         assert value["details"] == {"purpose": "庭审质证", "i": i}
@@ -138,10 +141,12 @@ def test_case_and_evidence_default_to_null() -> None:
         EntryDraft(actor="system", department="system", action=Action.ACCOUNT_CREATED),
         seq=0,
         prev=GENESIS_PREV,
+        case_prev=None,
         time=T0,
     )
     value = sealed.value()
     assert value["case"] is None and value["evidence"] is None and value["details"] == {}
+    assert value["case_prev"] is None
     assert b'"case":null' in sealed.canonical
 
 
@@ -166,13 +171,12 @@ def test_rfc3339_is_utc_with_microseconds() -> None:
 
 def test_action_values_are_stable_strings() -> None:
     assert str(Action.INTAKE) == "evidence.intake"
-    assert seal_entry(draft(0), seq=0, prev=GENESIS_PREV, time=T0).value()["action"] == (
-        "evidence.intake"
-    )
+    sealed = seal_entry(draft(0), seq=0, prev=GENESIS_PREV, case_prev=None, time=T0)
+    assert sealed.value()["action"] == "case.created"
     custom = EntryDraft(actor="a", department="d", action="custom.thing")
-    assert seal_entry(custom, seq=0, prev=GENESIS_PREV, time=T0).value()["action"] == (
-        "custom.thing"
-    )
+    assert seal_entry(custom, seq=0, prev=GENESIS_PREV, case_prev=None, time=T0).value()[
+        "action"
+    ] == ("custom.thing")
 
 
 # --- verify_chain --------------------------------------------------------------------------
@@ -328,3 +332,33 @@ def test_first_of_several_problems_is_named() -> None:
     entries[7] = (7, b"junk")
     entries[3] = (3, recanon(entries[3][1], prev="1" * 64))
     assert first_bad(entries) == 3
+
+
+# --- the per-case chain's rule -------------------------------------------------------------
+
+
+def test_only_case_created_may_start_a_case() -> None:
+    view = EntryDraft(actor="a", department="d", action=Action.VIEW, case="C-1")
+    with pytest.raises(InputError, match=r"no case\.created entry"):
+        seal_entry(view, seq=0, prev=GENESIS_PREV, case_prev=None, time=T0)
+    created = EntryDraft(actor="a", department="d", action=Action.CASE_CREATED, case="C-1")
+    with pytest.raises(InputError, match="cannot be created again"):
+        seal_entry(created, seq=1, prev=GENESIS_PREV, case_prev="ab" * 32, time=T0)
+    loose = EntryDraft(actor="a", department="d", action=Action.ACCOUNT_CREATED)
+    with pytest.raises(InputError, match="names no case"):
+        seal_entry(loose, seq=0, prev=GENESIS_PREV, case_prev="ab" * 32, time=T0)
+
+
+def test_memory_ledger_links_each_case_separately() -> None:
+    ledger = MemoryLedger()
+    for action, case in [
+        (Action.CASE_CREATED, "A"),
+        (Action.CASE_CREATED, "B"),
+        (Action.VIEW, "A"),
+        (Action.ACCOUNT_CREATED, None),
+        (Action.VIEW, "B"),
+    ]:
+        ledger.append(EntryDraft(actor="a", department="d", action=action, case=case), time=T0)
+    e = ledger.entries
+    assert [x.value()["case_prev"] for x in e] == [None, None, e[0].hash_hex, None, e[1].hash_hex]
+    assert [x.value()["prev"] for x in e[1:]] == [x.hash_hex for x in e[:-1]]

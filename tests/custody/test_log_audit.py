@@ -18,7 +18,7 @@ import pytest
 from custody.canonical import canonical_json
 from custody.checkpoint import Checkpoint, SigningKey, open_checkpoint, sign_checkpoint
 from custody.errors import LedgerIntegrityError, ProofError
-from custody.ledger import GENESIS_PREV, Action, EntryDraft, SealedEntry, seal_entry
+from custody.ledger import Action, EntryDraft, MemoryLedger, SealedEntry
 from custody.log_audit import audit_log, check_consistency
 from custody.merkle import EMPTY_ROOT, MemoryTree, verify_inclusion
 
@@ -32,27 +32,27 @@ def key() -> SigningKey:
     return SigningKey.generate(ORIGIN)
 
 
+def draft(i: int, actor: str = "li.wei") -> EntryDraft:
+    return EntryDraft(
+        actor=actor,
+        department="forensics",
+        action=Action.CASE_CREATED if i == 0 else Action.VIEW,
+        case="2026-XS-0117",
+        evidence=f"ev-{i % 4}",
+        details={"i": i},
+    )
+
+
+def build(actors: dict[int, str] | None = None) -> list[SealedEntry]:
+    ledger = MemoryLedger()
+    for i in range(N):
+        ledger.append(draft(i, (actors or {}).get(i, "li.wei")), time=T0 + timedelta(minutes=i))
+    return ledger.entries
+
+
 @pytest.fixture(scope="module")
 def chain() -> list[SealedEntry]:
-    out: list[SealedEntry] = []
-    prev = GENESIS_PREV
-    for i in range(N):
-        sealed = seal_entry(
-            EntryDraft(
-                actor="li.wei",
-                department="forensics",
-                action=Action.VIEW,
-                case="2026-XS-0117",
-                evidence=f"ev-{i % 4}",
-                details={"i": i},
-            ),
-            seq=i,
-            prev=prev,
-            time=T0 + timedelta(minutes=i),
-        )
-        out.append(sealed)
-        prev = sealed.hash_hex
-    return out
+    return build()
 
 
 @pytest.fixture(scope="module")
@@ -221,22 +221,10 @@ def test_first_of_two_edits_is_named(
 def test_fully_rehashed_forgery_is_caught_by_the_root(
     key: SigningKey, chain: list[SealedEntry], tree: MemoryTree, checkpoint: Checkpoint
 ) -> None:
-    """Edit entry 5 and re-seal every later entry: the chain is perfect, the root is not."""
-    forged: list[SealedEntry] = list(chain[:5])
-    prev = chain[4].hash_hex
-    for i in range(5, N):
-        value = chain[i].value()
-        draft = EntryDraft(
-            actor="forger" if i == 5 else value["actor"],
-            department=value["department"],
-            action=value["action"],
-            case=value["case"],
-            evidence=value["evidence"],
-            details=value["details"],
-        )
-        sealed = seal_entry(draft, seq=i, prev=prev, time=T0 + timedelta(minutes=i))
-        forged.append(sealed)
-        prev = sealed.hash_hex
+    """Edit entry 5 and re-seal every later entry, re-linking the case chain too: every link
+    is perfect, the root is not."""
+    forged = build({5: "forger"})
+    assert forged[:5] == chain[:5] and forged[5] != chain[5]
     assert audit_seq(pairs(forged), checkpoint, honest_probe(tree, N)) == 5
     assert audit_seq(pairs(forged), checkpoint, None) is None
 
@@ -392,3 +380,54 @@ def test_proof_for_wrong_index(chain: list[SealedEntry], tree: MemoryTree, i: in
     for leaf, index in ((chain[j].hash, j), (chain[i].hash, j), (chain[j].hash, i)):
         with pytest.raises(ProofError):
             verify_inclusion(leaf_hash=leaf, index=index, size=N, proof=proof, root=root)
+
+
+# --- attacks on the per-case chain ------------------------------------------------------------
+
+
+def relinked(entries: list[tuple[int, bytes]], k: int, change: dict[str, object]) -> list[bytes]:
+    """Change entry k, then re-seal the global prev chain after it (a forger with the key)."""
+    out = [c for _, c in entries]
+    prev = json.loads(out[k])["prev"]
+    for i in range(k, len(out)):
+        value = json.loads(out[i])
+        value["prev"] = prev
+        if i == k:
+            value.update(change)
+        out[i] = canonical_json(value)
+        prev = hashlib.sha256(b"\x00" + out[i]).hexdigest()
+    return out
+
+
+def resigned(key: SigningKey, canonicals: list[bytes]) -> Checkpoint:
+    tree = MemoryTree(hashlib.sha256(b"\x00" + c).digest() for c in canonicals)
+    note = sign_checkpoint(Checkpoint(origin=ORIGIN, size=len(canonicals), root=tree.root()), key)
+    return open_checkpoint(note, [key.verifier()])
+
+
+def test_attack_case_entry_skipped_by_case_prev(key: SigningKey, chain: list[SealedEntry]) -> None:
+    """Entry 7 is made to follow entry 5 of its case, as if entry 6 had never been there; the
+    global chain and the root are re-signed, so only the case chain can tell."""
+    forged = relinked(pairs(chain), 7, {"case_prev": chain[5].hash_hex})
+    checkpoint = resigned(key, forged)
+    with pytest.raises(LedgerIntegrityError, match="case chain is broken") as info:
+        audit_log(list(enumerate(forged)), checkpoint)
+    assert info.value.seq == 7
+
+
+def test_attack_case_created_twice(key: SigningKey, chain: list[SealedEntry]) -> None:
+    forged = relinked(pairs(chain), 4, {"action": "case.created", "case_prev": None})
+    checkpoint = resigned(key, forged)
+    with pytest.raises(LedgerIntegrityError, match="creates case") as info:
+        audit_log(list(enumerate(forged)), checkpoint)
+    assert info.value.seq == 4
+
+
+def test_attack_entry_before_its_case_was_created(key: SigningKey) -> None:
+    orphan = MemoryLedger()
+    orphan.append(
+        EntryDraft(actor="a", department="d", action=Action.CASE_CREATED, case="X"), time=T0
+    )
+    forged = relinked(pairs(orphan.entries), 0, {"action": "evidence.view", "case": "Y"})
+    with pytest.raises(LedgerIntegrityError, match=r"before the case's case\.created"):
+        audit_log(list(enumerate(forged)), resigned(key, forged))

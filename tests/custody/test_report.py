@@ -1,11 +1,9 @@
-"""The verification report model: JSON round trip, canonical bytes, hash, signature, data list."""
+"""The verification report model: JSON round trip, canonical bytes, hash, signature."""
 
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
 import json
 from dataclasses import replace
 
@@ -15,17 +13,13 @@ from custody.canonical import canonical_json
 from custody.checkpoint import SigningKey
 from custody.errors import CheckpointError, MalformedMetadata
 from custody.report import (
-    DATA_LIST_HEADER,
     HOW_TO_VERIFY_EN,
     HOW_TO_VERIFY_ZH,
     CustodyEvent,
-    DataListRow,
     DigestCheck,
     LedgerCheck,
     LockCheck,
     VerificationReport,
-    data_list_csv,
-    parse_data_list_csv,
     parse_report,
     report_bytes,
     report_hash,
@@ -219,61 +213,3 @@ def test_how_to_verify_mentions_the_recipes() -> None:
         assert "sha256sum" in text and "b3sum" in text
         assert "custody verify-bundle" in text
         assert "(printf '\\0'; cat ledger/entries/000012.json) | sha256sum" in text
-
-
-def test_data_list_csv_header_and_escaping() -> None:
-    rows = [
-        DataListRow(
-            item=1,
-            category="手机镜像, 全盘",
-            file_name='iPhone "13", 张某.E01',
-            format="application/octet-stream",
-            size=123456789,
-            sha256=SHA,
-            blake3=B3,
-            other={"sm3": "1" * 64, "md5": "0" * 32},
-        ),
-        DataListRow(
-            item=2,
-            category="聊天记录",
-            file_name='=HYPERLINK("http://x")',
-            format="text/plain",
-            size=0,
-            sha256=SHA,
-            blake3=B3,
-            other={},
-        ),
-        DataListRow(
-            item=3,
-            category="'quoted",
-            file_name="多行\n文件名.txt",
-            format="text/plain",
-            size=1,
-            sha256=SHA,
-            blake3=B3,
-            other={},
-        ),
-    ]
-    text = data_list_csv(rows)
-    header = text.split("\r\n", 1)[0]
-    assert header == (
-        "序号/Item,类别/Category,文件名/File name,格式/Format,大小(字节)/Size (bytes),"
-        "SHA-256,BLAKE3,其他校验值/Other check values"
-    )
-    assert tuple(header.split(",")) == DATA_LIST_HEADER
-    parsed = list(csv.reader(io.StringIO(text, newline="")))
-    assert parsed[1][1] == "手机镜像, 全盘"
-    assert parsed[1][2] == 'iPhone "13", 张某.E01'
-    assert '"iPhone ""13"", 张某.E01"' in text
-    assert parsed[1][7] == f"md5={'0' * 32}; sm3={'1' * 64}"
-    assert parsed[2][2].startswith("'=")  # a spreadsheet must not run it as a formula
-    assert parse_data_list_csv(text) == rows
-    assert parse_data_list_csv("\ufeff" + text) == rows  # as saved by a spreadsheet
-
-
-def test_data_list_parse_errors() -> None:
-    with pytest.raises(MalformedMetadata, match="header"):
-        parse_data_list_csv("a,b\r\n")
-    good = data_list_csv([])
-    with pytest.raises(MalformedMetadata, match="cells"):
-        parse_data_list_csv(good + "1,2\r\n")

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, col
 
 from custody import ledger_store, merkle
+from custody.case_chain import audit_case_links
 from custody.db import make_engine, migrate
 from custody.ledger import Action, EntryDraft, verify_chain
 from custody.models import LedgerEntry, LedgerNode
@@ -27,6 +28,21 @@ from custody.models import LedgerEntry, LedgerNode
 PROCESSES, PER_PROCESS = 4, 200
 THREADS, PER_THREAD = 8, 50
 JOIN_TIMEOUT = 240
+
+
+SHARED_CASE = "2026-XS-0117"
+
+
+def create_shared_case(engine: Engine) -> None:
+    """Every writer appends to this one case too: its case chain must stay linear."""
+    with Session(engine) as session:
+        ledger_store.append(
+            session,
+            EntryDraft(
+                actor="li.wei", department="forensics", action=Action.CASE_CREATED, case=SHARED_CASE
+            ),
+        )
+        session.commit()
 
 
 def append_loop(engine: Engine, writer: str, count: int) -> None:
@@ -38,6 +54,7 @@ def append_loop(engine: Engine, writer: str, count: int) -> None:
                     actor=writer,
                     department="forensics",
                     action=Action.VIEW,
+                    case=SHARED_CASE if i % 2 == 0 else None,
                     details={"writer": writer, "i": i},
                 ),
             )
@@ -54,7 +71,7 @@ def process_writer(url: str, writer: str, count: int) -> None:
 
 
 def check_linear_ledger(engine: Engine, writers: dict[str, int]) -> None:
-    total = sum(writers.values())
+    total = sum(writers.values()) + 1  # and the shared case's case.created
     with Session(engine) as session:
         rows = session.execute(select(LedgerEntry).order_by(col(LedgerEntry.seq))).scalars().all()
         assert ledger_store.size(session) == total
@@ -66,10 +83,15 @@ def check_linear_ledger(engine: Engine, writers: dict[str, int]) -> None:
     assert [h.hex() for h in leaves] == [r.entry_hash for r in rows]
     assert db_root == merkle.MemoryTree(leaves).root()
     assert node_count == sum(total >> level for level in range(total.bit_length()))
+    # one case chain through every writer's entries of the shared case, no fork
+    values = [json.loads(bytes(r.canonical)) for r in rows]
+    audit_case_links((r.seq, r.entry_hash, v) for r, v in zip(rows, values, strict=True))
+    shared = [r.entry_hash for r, v in zip(rows, values, strict=True) if v["case"] == SHARED_CASE]
+    links = [v["case_prev"] for v in values if v["case"] == SHARED_CASE]
+    assert links == [None, *shared[:-1]]
     # each writer's own appends keep their order and none is lost or doubled
     seen: dict[str, list[int]] = defaultdict(list)
-    for r in rows:
-        value = json.loads(bytes(r.canonical))
+    for value in values[1:]:
         seen[value["details"]["writer"]].append(value["details"]["i"])
     assert {w: len(v) for w, v in seen.items()} == writers
     for order in seen.values():
@@ -81,6 +103,7 @@ def test_processes_append_in_one_linear_order(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         migrate(engine)
+        create_shared_case(engine)
         ctx = multiprocessing.get_context("spawn")
         writers = {f"proc-{n}": PER_PROCESS for n in range(PROCESSES)}
         procs = [
@@ -110,6 +133,7 @@ def test_threads_append_in_one_linear_order(database_url: str) -> None:
     engine = make_engine(database_url)
     try:
         migrate(engine)
+        create_shared_case(engine)
         writers = {f"thread-{n}": PER_THREAD for n in range(THREADS)}
         errors: list[BaseException] = []
 

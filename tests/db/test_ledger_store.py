@@ -12,7 +12,7 @@ from sqlmodel import Session, col
 
 from custody import ledger_store, merkle
 from custody.checkpoint import SigningKey, open_checkpoint
-from custody.errors import CheckpointError, InputError, LedgerIntegrityError
+from custody.errors import CaseExists, CheckpointError, InputError, LedgerIntegrityError
 from custody.ledger import GENESIS_PREV, Action, EntryDraft, verify_chain
 from custody.models import Checkpoint, LedgerEntry, LedgerHead, LedgerNode
 
@@ -22,10 +22,11 @@ BIG = 5000
 
 
 def draft(i: int, actor: str = "li.wei") -> EntryDraft:
+    """Entry 0 creates the case; every later one views an item of it."""
     return EntryDraft(
         actor=actor,
         department="forensics",
-        action=Action.VIEW,
+        action=Action.CASE_CREATED if i == 0 else Action.VIEW,
         case="2026-XS-0117",
         evidence=f"ev-{i % 7}",
         details={"i": i},
@@ -436,3 +437,50 @@ def test_sign_current_when_another_writer_signed_first(engine: Engine, database_
     assert note == winner_note[0] and size == 5
     with Session(engine) as session:
         assert len(session.execute(select(Checkpoint)).scalars().all()) == 1
+
+
+# --- the per-case chain --------------------------------------------------------------------------
+
+
+def test_each_case_entry_links_to_the_case_previous_entry(engine: Engine) -> None:
+    """case_prev is the hash of the same case's previous entry, across interleaved cases."""
+    other = "2026-JJ-0042"
+    plan = [
+        (Action.CASE_CREATED, "2026-XS-0117"),
+        (Action.CASE_CREATED, other),
+        (Action.VIEW, "2026-XS-0117"),
+        (Action.ACCOUNT_CREATED, None),
+        (Action.VIEW, other),
+        (Action.VIEW, "2026-XS-0117"),
+    ]
+    with Session(engine) as session:
+        sealed = [
+            ledger_store.append(
+                session, EntryDraft(actor="li.wei", department="forensics", action=a, case=c)
+            )
+            for a, c in plan
+        ]
+        session.commit()
+    links = [s.value()["case_prev"] for s in sealed]
+    assert links == [None, None, sealed[0].hash_hex, None, sealed[1].hash_hex, sealed[2].hash_hex]
+    with Session(engine) as session:
+        assert ledger_store.case_head(session, "2026-XS-0117") == sealed[5].hash_hex
+        assert ledger_store.case_head(session, other) == sealed[4].hash_hex
+        assert ledger_store.case_head(session, "never-created") is None
+
+
+def test_an_entry_of_a_case_never_created_is_refused(engine: Engine) -> None:
+    with Session(engine) as session:
+        with pytest.raises(InputError, match=r"no case\.created entry"):
+            ledger_store.append(
+                session,
+                EntryDraft(actor="x", department="d", action=Action.VIEW, case="never-created"),
+            )
+        session.rollback()
+        assert ledger_store.size(session) == 0
+
+
+def test_a_case_cannot_be_created_twice(engine: Engine) -> None:
+    append_many(engine, 2)
+    with Session(engine) as session, pytest.raises(CaseExists, match="already exists"):
+        ledger_store.append(session, draft(0))

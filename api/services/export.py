@@ -1,0 +1,138 @@
+"""A case's export package: everything a court bundle holds but the content bytes.
+
+The items come from the case's INTAKE entries on the ledger, not from the evidence table,
+so an item cannot drop out of an export because a row was deleted. Each item in custody is
+re-verified (a signed report each); the EXPORT entry is appended and a checkpoint is signed
+in the same transaction, while the ledger-head lock is held, so the export entry is the
+last leaf of that checkpoint's tree: provably the head of the case's chain at the time of
+export (custody.bundle walks that chain back to ``case.created``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from api.context import AppContext
+from api.render import render_html, render_pdf
+from api.services.evidence_view import entry_values, evidence_public
+from api.services.verification import verify_evidence
+from custody import ledger_store, merkle
+from custody.errors import LedgerIntegrityError
+from custody.intake_record import intake_record
+from custody.ledger import Action, EntryDraft
+from custody.models import Account, Case, Evidence
+from custody.state import EvidenceStatus, derive_state
+
+
+def case_items(session: Session, case: Case) -> list[Evidence]:
+    """The case's items in intake order, as its INTAKE entries name them."""
+    items = []
+    for row in ledger_store.entries_of_case(session, case.number):
+        if row.action != Action.INTAKE:
+            continue
+        record = intake_record(json.loads(row.canonical))
+        ev = session.get(Evidence, record.evidence_id)
+        if ev is None:
+            raise LedgerIntegrityError(
+                f"the evidence table lacks item {record.evidence_id}, which INTAKE entry "
+                f"{record.seq} of case {case.number} records: the table was edited; restore "
+                "its row before exporting",
+                seq=record.seq,
+            )
+        items.append(ev)
+    return items
+
+
+def _entry_with_proofs(session: Session, seq: int, canonical: bytes, size: int) -> dict[str, Any]:
+    proof = ledger_store.inclusion_proof(session, seq, size)
+    prev = (
+        merkle.inclusion_proof_json(
+            seq - 1, size, ledger_store.inclusion_proof(session, seq - 1, size)
+        )
+        if seq > 0
+        else None
+    )
+    return {
+        "seq": seq,
+        "canonical": base64.b64encode(canonical).decode(),
+        "proof": merkle.inclusion_proof_json(seq, size, proof),
+        "prev_proof": prev,
+    }
+
+
+def export_package(
+    ctx: AppContext, session: Session, account: Account, case: Case, purpose: str | None
+) -> dict[str, Any]:
+    items: list[dict[str, Any]] = []
+    report_hashes: dict[str, str] = {}
+    exported: list[str] = []
+    disposed: list[str] = []
+    for ev in case_items(session, case):
+        if derive_state(entry_values(session, ev.id)).status == EvidenceStatus.DISPOSED:
+            # No content is left to verify: the bundle carries the item's whole history
+            # (intake to disposal) and the EXPORT entry names it, but no report.
+            disposed.append(ev.id)
+            continue
+        signed = verify_evidence(ctx, session, account, ev, case)
+        report_hashes[ev.id] = signed.hash
+        exported.append(ev.id)
+        items.append(
+            {
+                "evidence": evidence_public(session, ev).model_dump(mode="json"),
+                "report_json": base64.b64encode(signed.canonical).decode(),
+                "report_hash": signed.hash,
+                "report_signature": signed.signature,
+                "report_html": render_html(signed.report, report_hash=signed.hash),
+                "report_pdf": base64.b64encode(
+                    render_pdf(signed.report, report_hash=signed.hash)
+                ).decode(),
+            }
+        )
+    export = ledger_store.append(
+        session,
+        EntryDraft(
+            actor=account.name,
+            department=account.department,
+            action=Action.EXPORT,
+            case=case.number,
+            details={
+                "purpose": purpose,
+                "evidence": exported,
+                "disposed": disposed,
+                "reports": report_hashes,
+            },
+        ),
+    )
+    checkpoint = ledger_store.sign_current(session, ctx.signing_key, ctx.settings.ledger_origin)
+    if checkpoint.size != export.seq + 1:  # the lock held since the append makes this so
+        raise LedgerIntegrityError(
+            f"the export checkpoint has size {checkpoint.size}, not {export.seq + 1}",
+            seq=export.seq,
+        )
+    session.commit()
+    entries = [
+        _entry_with_proofs(session, row.seq, row.canonical, checkpoint.size)
+        for row in ledger_store.entries_of_case(session, case.number)
+        if row.seq < checkpoint.size
+    ]
+    return {
+        "case": {
+            "number": case.number,
+            "title": case.title,
+            "classification": case.classification,
+            "department": case.department,
+        },
+        "exported_by": account.name,
+        "exported_by_department": account.department,
+        "purpose": purpose,
+        "export_seq": export.seq,
+        "items": items,
+        "disposed": disposed,
+        "entries": entries,
+        "checkpoint": checkpoint.note,
+        "verifier_key": ctx.signing_key.verifier().to_text(),
+    }

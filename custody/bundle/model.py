@@ -1,0 +1,118 @@
+"""The values a court bundle is made of (inputs) and what verifying one finds (results)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from custody.merkle import InclusionProof
+
+BUNDLE_FORMAT = "evidence-custody court bundle"
+BUNDLE_FORMAT_VERSION = 2  # 2: per-case chain (case_prev), export entry as the chain's head
+
+
+@dataclass(frozen=True, kw_only=True)
+class BundleEvidence:
+    """One evidence item as exported: its facts (from its INTAKE entry) and its report."""
+
+    id: str
+    case: str
+    file_name: str
+    content_type: str
+    category: str
+    size: int
+    digests: dict[str, str]
+    declared_digests: dict[str, str] = field(default_factory=dict)
+    seal_no: str | None
+    description: str
+    intake_time: str
+    technician: str
+    technician_department: str = ""
+    storage: str = ""
+    retention_mode: str | None = None
+    retention_until: str | None = None
+    report_json: bytes
+    report_signature: str
+    report_html: str
+    report_pdf: bytes
+    content_path: Path | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BundleEntry:
+    """A ledger entry, its inclusion proof, and the proof of leaf ``seq-1`` (its prev link)."""
+
+    seq: int
+    canonical: bytes
+    proof: InclusionProof
+    prev_proof: InclusionProof | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BundleInput:
+    """Everything a bundle holds, gathered by the caller (the server's export).
+
+    ``entries`` is the case's whole chain, from ``case.created`` to the EXPORT entry, which
+    is the last leaf of the tree ``checkpoint_note`` signs.
+    """
+
+    case_number: str
+    case_title: str
+    case_classification: str
+    exported_at: str
+    exported_by: str
+    exported_by_department: str
+    purpose: str
+    evidence: list[BundleEvidence]
+    entries: list[BundleEntry]
+    checkpoint_note: str
+    verifier_key: str
+    consistency: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Check:
+    """One verified item: OK, FAIL, or SKIPPED (counts as ok, but nothing was checked)."""
+
+    item: str
+    ok: bool
+    message: str
+    skipped: bool = False
+
+    @property
+    def status(self) -> str:
+        if self.skipped:
+            return "SKIPPED"
+        return "OK" if self.ok else "FAIL"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"item": self.item, "status": self.status, "ok": self.ok, "message": self.message}
+
+
+@dataclass(frozen=True, kw_only=True)
+class BundleReport:
+    """Every check :func:`custody.bundle.verify_bundle` made, in order."""
+
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks) and bool(self.checks)
+
+    @property
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if not c.ok]
+
+    @property
+    def skipped(self) -> list[Check]:
+        return [c for c in self.checks if c.skipped]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "checked": len(self.checks),
+            "failed": len(self.failures),
+            "skipped": len(self.skipped),
+            "checks": [c.to_json() for c in self.checks],
+        }
