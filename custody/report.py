@@ -451,6 +451,7 @@ def verify_report_signature(
     known = {(v.name, v.key_id): v for v in verifiers}
     lines = signature_text.rstrip("\n").split("\n")
     signer: VerifierKey | None = None
+    strangers: list[str] = []
     for number, line in enumerate(lines, start=1):
         name, sep, sig64 = line.partition(" ")
         if not sep or not name or not sig64 or " " in sig64:
@@ -468,6 +469,7 @@ def verify_report_signature(
             )
         verifier = known.get((name, raw[:4]))
         if verifier is None:
+            strangers.append(f"{name}+{raw[:4].hex()}")
             continue
         try:
             verifier.verify(report_bytes, raw[4:])
@@ -479,5 +481,6 @@ def verify_report_signature(
         signer = signer or verifier
     if signer is None:
         trusted = ", ".join(f"{v.name}+{v.key_id.hex()}" for v in verifiers) or "(none)"
-        raise CheckpointError(f"report is not signed by a trusted key (trusted: {trusted})")
+        by = f"signed by key {', '.join(strangers)}, " if strangers else ""
+        raise CheckpointError(f"report is {by}not by the trusted key {trusted}")
     return signer

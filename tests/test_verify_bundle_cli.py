@@ -84,12 +84,13 @@ def test_content_dir(bare: Path, scenario: Scenario) -> None:
 
 
 def test_wrong_trusted_key_fails_with_exit_1(bundle: Path) -> None:
-    other = SigningKey.generate(ORIGIN).verifier().to_text()
-    code, output = run(str(bundle), "--trusted-key", other)
+    other = SigningKey.generate(ORIGIN).verifier()
+    code, output = run(str(bundle), "--trusted-key", other.to_text())
     assert code == 1, output
     assert (
-        "FAIL: data/ledger/checkpoint.txt: signature does not verify with the trusted key" in output
+        "FAIL: data/ledger/checkpoint.txt: not accepted: no signature by a trusted key: " in output
     )
+    assert f"not by the trusted key {ORIGIN}+{other.key_id.hex()}" in output
     assert "FAIL: bundle does NOT verify" in output
 
 

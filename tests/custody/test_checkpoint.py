@@ -380,7 +380,11 @@ def test_tampered_signature_is_rejected(key: SigningKey, checkpoint: Checkpoint)
 def test_wrong_key_is_rejected(key: SigningKey, checkpoint: Checkpoint) -> None:
     note = sign_checkpoint(checkpoint, key)
     same_name = SigningKey.generate(ORIGIN).verifier()  # a different key id: unknown
-    with pytest.raises(CheckpointError, match="no signature by a trusted key"):
+    named = (
+        f"no signature by a trusted key: signed by key {ORIGIN}+{key.key_id.hex()}, not by the "
+        f"trusted key {ORIGIN}+{same_name.key_id.hex()}"
+    )
+    with pytest.raises(CheckpointError, match=re.escape(named)):
         open_checkpoint(note, [same_name])
     with pytest.raises(CheckpointError, match="no signature by a trusted key"):
         open_checkpoint(note, [])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from dataclasses import replace
 
 import pytest
@@ -181,9 +182,13 @@ def test_signature_ok_tampered_and_wrong_key() -> None:
         verify_report_signature(tampered, signature, [key.verifier()])
 
     other = SigningKey.generate("custody.example/ledger")
-    with pytest.raises(CheckpointError, match="not signed by a trusted key"):
+    named = (
+        f"signed by key {key.name}+{key.key_id.hex()}, not by the trusted key "
+        f"{other.name}+{other.key_id.hex()}"
+    )
+    with pytest.raises(CheckpointError, match=re.escape(named)):
         verify_report_signature(raw, signature, [other.verifier()])
-    with pytest.raises(CheckpointError, match="not signed by a trusted key"):
+    with pytest.raises(CheckpointError, match=f"signed by key .*{other.key_id.hex()}, not by"):
         verify_report_signature(raw, sign_report(raw, other), [key.verifier()])
 
 
