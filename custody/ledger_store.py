@@ -2,9 +2,10 @@
 
 Each append locks the single ``ledger_head`` row (``SELECT … FOR UPDATE`` on PostgreSQL;
 on SQLite ``custody.db.begin_write`` first takes the database's write lock), so every
-writer — thread, process or API replica — takes the next ``seq`` in one linear order. The append stores the entry, its leaf
-and the complete-subtree nodes it completes; roots and proofs at any size are then
-computed from O(log n) stored nodes, never from all leaves.
+writer — thread, process or API replica — takes the next ``seq`` in one linear order.
+The append stores the entry, its leaf and the complete-subtree nodes it completes; roots
+and proofs at any size are then computed from O(log n) stored nodes, never from all
+leaves.
 """
 
 from __future__ import annotations

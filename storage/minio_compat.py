@@ -149,12 +149,12 @@ def _parse_time(text: str | None) -> datetime | None:
 
 
 def list_multipart_uploads(
-    client: Minio, bucket: str, prefix: str = ""
+    client: Minio, bucket: str, prefix: str = "", *, page_size: int = 1000
 ) -> Iterator[MultipartUpload]:
     """Every incomplete multipart upload under ``prefix``, following the pages."""
     key_marker = upload_marker = ""
     while True:
-        query: Headers = {"uploads": "", "prefix": prefix, "max-uploads": "1000"}
+        query: Headers = {"uploads": "", "prefix": prefix, "max-uploads": str(page_size)}
         if key_marker:
             query["key-marker"] = key_marker
         if upload_marker:
