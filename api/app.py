@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 
 from api import problems
 from api.context import AppContext, build_context
@@ -20,6 +21,7 @@ from api.routers import (
     ledger,
     verifications,
 )
+from api.services import sweep
 from api.settings import Settings, load_settings
 
 ROUTERS = (
@@ -41,8 +43,16 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if context is None:
             app.state.ctx = build_context(settings or load_settings())
-        yield
-        app.state.ctx.engine.dispose()
+        ctx: AppContext = app.state.ctx
+        # what a crash left behind is swept before the first request is accepted
+        await run_in_threadpool(sweep.sweep_logged, ctx)
+        sweeper = sweep.PeriodicSweeper(ctx, ctx.settings.sweep_interval_seconds)
+        sweeper.start()
+        try:
+            yield
+        finally:
+            sweeper.stop()
+            ctx.engine.dispose()
 
     app = FastAPI(
         title="Evidence custody",

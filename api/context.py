@@ -7,7 +7,6 @@ side, each with its own data directory.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from custody.ledger import Action, EntryDraft, utc_now
 from custody.ledger_store import append
 from custody.models import Account
 from storage.base import ObjectStore
+from storage.durable import write_atomic
 from storage.local import LocalWormStore
 
 log = logging.getLogger("custody")
@@ -82,12 +82,7 @@ def bootstrap_admin(ctx: AppContext) -> str | None:
             ),
         )
         path = ctx.settings.admin_token_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(token + "\n")
-        os.replace(tmp, path)
+        write_atomic(path, (token + "\n").encode(), mode=0o600)
         session.commit()
     log.info("created the administrator account; its token is in %s", path)
     return token

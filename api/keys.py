@@ -1,12 +1,17 @@
-"""The ledger signing key: created on first start (mode 0600) or loaded from a file."""
+"""The ledger signing key: created on first start (mode 0600) or loaded from a file.
+
+The key is written to a temp file, fsynced and linked into place, so a crash or a full
+disk never leaves a truncated key behind, and two servers starting at once on one data
+dir end up with the same key.
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from custody.checkpoint import SigningKey
-from custody.errors import CheckpointError, StorageMisconfigured
+from custody.errors import CheckpointError, StorageFull, StorageMisconfigured
+from storage.durable import create_exclusive, is_full
 
 
 def load_or_create_signing_key(path: Path, origin: str, *, create: bool = True) -> SigningKey:
@@ -28,8 +33,11 @@ def load_or_create_signing_key(path: Path, origin: str, *, create: bool = True) 
     if not create:
         raise StorageMisconfigured(f"signing key {path} does not exist")
     key = SigningKey.generate(origin)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(key.to_text() + "\n")
+    try:
+        created = create_exclusive(path, (key.to_text() + "\n").encode(), mode=0o600)
+    except OSError as e:
+        error = StorageFull if is_full(e) else StorageMisconfigured
+        raise error(f"cannot write the signing key {path}: {e}") from e
+    if not created:  # another server process created it first: use that one
+        return load_or_create_signing_key(path, origin, create=False)
     return key

@@ -27,6 +27,7 @@ STATUS: list[tuple[type[errors.CustodyError], int]] = [
     (errors.AuthenticationRequired, 401),
     (errors.PermissionDenied, 403),
     (errors.VerificationError, 422),
+    (errors.StorageFull, 507),
     (errors.StorageUnavailable, 503),
     (errors.StorageMisconfigured, 503),
     (errors.ObjectMissing, 409),

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=1024**4, ge=0)
     ledger_origin: str = "custody.example/ledger"
     signing_key: Path | None = None  # default: <data_dir>/signing.key
+    # housekeeping: staging leftovers (and unregistered unreferenced objects) idle for
+    # longer than this are swept at start-up and then every sweep interval (0: start-up only)
+    staging_max_age_seconds: float = Field(default=3600, ge=0)
+    sweep_interval_seconds: float = Field(default=900, ge=0)
 
     @property
     def resolved_database_url(self) -> str:
@@ -48,6 +52,11 @@ class Settings(BaseSettings):
     @property
     def admin_token_path(self) -> Path:
         return self.data_dir / "admin.token"
+
+    @property
+    def unreferenced_register_path(self) -> Path:
+        """Where unreferenced objects are registered when the database cannot take it."""
+        return self.data_dir / "unreferenced-objects.jsonl"
 
 
 def load_settings(**overrides: object) -> Settings:

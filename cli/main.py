@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from cli import accounts, cases, custody_cmds, evidence, export_cmd, ledger, verify_cmds
+from cli import (
+    accounts,
+    cases,
+    custody_cmds,
+    evidence,
+    export_cmd,
+    ledger,
+    storage_cmd,
+    verify_cmds,
+)
 from cli.bundle_cmd import verify_bundle_command
 from cli.output import JsonOpt, boundary, emit_json, out
 from custody.digests import SUPPORTED, hash_file, parse_algorithms
@@ -25,6 +34,7 @@ app.add_typer(accounts.account_app, name="account")
 app.add_typer(accounts.grant_app, name="grant")
 app.add_typer(custody_cmds.transfer_app, name="transfer")
 app.add_typer(custody_cmds.dispose_app, name="dispose")
+app.add_typer(storage_cmd.app, name="storage")
 app.command("hold")(custody_cmds.hold)
 app.command("retain")(custody_cmds.retain)
 app.command("verify")(verify_cmds.verify)

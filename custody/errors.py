@@ -173,6 +173,13 @@ class StorageUnavailable(StorageError):
     title = "Storage unavailable"
 
 
+class StorageFull(StorageError):
+    """The disk or quota is full (ENOSPC/EDQUOT); nothing of the upload was kept."""
+
+    code = "storage-full"
+    title = "Storage full"
+
+
 class ObjectMissing(StorageError):
     code = "object-missing"
     title = "Stored object missing"

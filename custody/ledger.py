@@ -57,6 +57,7 @@ class Action(StrEnum):
     DISPOSAL_APPROVED = "evidence.disposal_approved"
     DISPOSED = "evidence.disposed"
     ACCESS_DENIED = "access.denied"
+    OBJECT_UNREFERENCED = "object.unreferenced"  # stored content no evidence record references
     ACCOUNT_CREATED = "account.created"
     TOKEN_ISSUED = "account.token_issued"  # noqa: S105
     TOKEN_REVOKED = "account.token_revoked"  # noqa: S105

@@ -1,10 +1,11 @@
 """The ledger in the database: appends in one order, Merkle nodes, proofs and checkpoints.
 
 Each append locks the single ``ledger_head`` row (``SELECT … FOR UPDATE`` on PostgreSQL;
-SQLite transactions already begin IMMEDIATE), so every writer — thread, process or API
-replica — takes the next ``seq`` in one linear order. The append stores the entry, its leaf
-and the complete-subtree nodes it completes; roots and proofs at any size are then
-computed from O(log n) stored nodes, never from all leaves.
+on SQLite ``custody.db.begin_write`` first takes the database's write lock), so every
+writer — thread, process or API replica — takes the next ``seq`` in one linear order.
+The append stores the entry, its leaf and the complete-subtree nodes it completes; roots
+and proofs at any size are then computed from O(log n) stored nodes, never from all
+leaves.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlmodel import col
 from custody import merkle
 from custody.checkpoint import Checkpoint as SignedCheckpointBody
 from custody.checkpoint import SigningKey, sign_checkpoint
+from custody.db import begin_write
 from custody.errors import CaseExists, InputError, LedgerIntegrityError
 from custody.ledger import Action, EntryDraft, SealedEntry, seal_entry, utc_now
 from custody.models import Checkpoint, LedgerEntry, LedgerHead, LedgerNode
@@ -48,8 +50,12 @@ def _node_source(session: Session) -> merkle.SubtreeSource:
 
 def append(session: Session, draft: EntryDraft, *, time: datetime | None = None) -> SealedEntry:
     """Append one entry inside the caller's transaction; the caller commits."""
+    begin_write(session)  # SQLite: take the write lock before reading the head
     head = session.execute(
-        select(LedgerHead).where(col(LedgerHead.id) == 1).with_for_update()
+        select(LedgerHead)
+        .where(col(LedgerHead.id) == 1)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # never a head loaded before the lock
     ).scalar_one()
     seq = head.size
     moment = time or utc_now()

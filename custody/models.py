@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, LargeBinary, Text
+from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, Text
 from sqlmodel import Field, SQLModel
+
+# the column types of the migrations, exactly (a test compares them with alembic): sizes
+# and sequence numbers are 64-bit, every time is stored with its zone
+TS = DateTime(timezone=True)
 
 
 class Case(SQLModel, table=True):
@@ -20,7 +24,7 @@ class Case(SQLModel, table=True):
     title: str = Field(max_length=500)
     department: str = Field(max_length=128, index=True)
     classification: str = Field(default="internal", max_length=32)
-    created_at: datetime
+    created_at: datetime = Field(sa_type=TS)
     created_by: str = Field(max_length=128)
 
 
@@ -34,30 +38,34 @@ class Evidence(SQLModel, table=True):
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     seal_no: str | None = Field(default=None, max_length=128)
     media: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
-    size: int
+    size: int = Field(sa_type=BigInteger)
     digests: str = Field(sa_column=Column(Text, nullable=False))  # JSON {"blake3": …}
     declared_digests: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     object_key: str = Field(max_length=255, index=True)
     object_version: str | None = Field(default=None, max_length=255)
     storage_backend: str = Field(max_length=16)
-    intake_time: datetime
+    intake_time: datetime = Field(sa_type=TS)
     technician: str = Field(max_length=128)
     technician_department: str = Field(max_length=128)
-    retention_until: datetime
-    intake_seq: int
+    retention_until: datetime = Field(sa_type=TS)
+    intake_seq: int = Field(sa_type=BigInteger)
 
 
 class LedgerEntry(SQLModel, table=True):
     __tablename__ = "ledger_entries"
+    # a case's entries in order: the per-case hash chain's lookups (migration 0002)
+    __table_args__ = (Index("ix_ledger_entries_case_seq", "case_number", "seq"),)
 
-    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
     entry_hash: str = Field(max_length=64, unique=True)
     canonical: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     action: str = Field(max_length=64, index=True)
     case_number: str | None = Field(default=None, max_length=128, index=True)
     evidence_id: str | None = Field(default=None, max_length=36, index=True)
     actor: str = Field(max_length=128, index=True)
-    recorded_at: datetime
+    recorded_at: datetime = Field(sa_type=TS)
 
 
 class LedgerNode(SQLModel, table=True):
@@ -66,7 +74,9 @@ class LedgerNode(SQLModel, table=True):
     __tablename__ = "ledger_nodes"
 
     level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    idx: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    idx: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
     hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
@@ -76,17 +86,19 @@ class LedgerHead(SQLModel, table=True):
     __tablename__ = "ledger_head"
 
     id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
-    size: int = 0
+    size: int = Field(default=0, sa_type=BigInteger)
     last_hash: str = Field(default="0" * 64, max_length=64)
 
 
 class Checkpoint(SQLModel, table=True):
     __tablename__ = "ledger_checkpoints"
 
-    size: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    size: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
     root: str = Field(max_length=64)
     note: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime
+    created_at: datetime = Field(sa_type=TS)
 
 
 class Account(SQLModel, table=True):
@@ -98,7 +110,7 @@ class Account(SQLModel, table=True):
     department: str = Field(max_length=128, index=True)
     clearance: str = Field(max_length=32)
     active: bool = True
-    created_at: datetime
+    created_at: datetime = Field(sa_type=TS)
     created_by: str = Field(max_length=128)
 
 
@@ -110,9 +122,9 @@ class ApiToken(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=32)
     account_name: str = Field(foreign_key="accounts.name", index=True, max_length=128)
     token_hash: str = Field(max_length=64, unique=True)
-    created_at: datetime
-    expires_at: datetime | None = None
-    revoked_at: datetime | None = None
+    created_at: datetime = Field(sa_type=TS)
+    expires_at: datetime | None = Field(default=None, sa_type=TS)
+    revoked_at: datetime | None = Field(default=None, sa_type=TS)
 
 
 class Grant(SQLModel, table=True):
@@ -123,7 +135,7 @@ class Grant(SQLModel, table=True):
     account_name: str = Field(foreign_key="accounts.name", index=True, max_length=128)
     permissions: str = Field(max_length=128)  # comma-separated: view,verify,download,export
     granted_by: str = Field(max_length=128)
-    created_at: datetime
-    expires_at: datetime | None = None
-    revoked_at: datetime | None = None
+    created_at: datetime = Field(sa_type=TS)
+    expires_at: datetime | None = Field(default=None, sa_type=TS)
+    revoked_at: datetime | None = Field(default=None, sa_type=TS)
     revoked_by: str | None = Field(default=None, max_length=128)

@@ -54,6 +54,25 @@ class ObjectInfo:
     versions: int  # how many versions exist under the key
 
 
+@dataclass(frozen=True, kw_only=True)
+class ObjectListing:
+    """One object version filed under a content key, as a listing of the store shows it."""
+
+    key: str
+    version_id: str | None
+    size: int
+    modified: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepResult:
+    """What a staging sweep removed: leftovers of intakes that never finished."""
+
+    staging_removed: int = 0  # staging files / staging object versions deleted
+    uploads_aborted: int = 0  # incomplete multipart uploads aborted (S3)
+    bytes_freed: int = 0  # where the backend knows it
+
+
 @runtime_checkable
 class ObjectStore(Protocol):
     """Immutable, content-addressed storage of evidence bytes."""
@@ -92,3 +111,12 @@ class ObjectStore(Protocol):
 
     def delete(self, key: str, version_id: str | None) -> None:
         """Remove the content after disposal; RetentionActive while retained or held."""
+
+    def sweep_staging(self, older_than: datetime) -> SweepResult:
+        """Delete staging leftovers last touched before ``older_than`` (crashed intakes).
+
+        Only the staging area is touched: nothing filed under a content key is removed.
+        """
+
+    def list_objects(self) -> Iterator[ObjectListing]:
+        """Every object version filed under a content key (for the orphan reconciliation)."""

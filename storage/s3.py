@@ -59,7 +59,6 @@ import urllib3
 from minio import Minio
 from minio.commonconfig import COMPLIANCE, CopySource
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
-from minio.helpers import DictType, md5sum_hash
 from minio.retention import Retention
 from urllib3.response import BaseHTTPResponse
 
@@ -74,7 +73,17 @@ from custody.errors import (
     StorageUnavailable,
     UploadTooLarge,
 )
-from storage.base import CHUNK_SIZE, LockState, ObjectInfo, StoredObject, content_key
+from storage import minio_compat
+from storage.base import (
+    CHUNK_SIZE,
+    LockState,
+    ObjectInfo,
+    ObjectListing,
+    StoredObject,
+    SweepResult,
+    content_key,
+)
+from storage.minio_compat import Headers as DictType
 
 log = logging.getLogger(__name__)
 
@@ -291,12 +300,12 @@ class S3ObjectLockStore:
     def _object_lock_enabled(self) -> bool:
         """Whether the bucket has Object Lock enabled (raises S3Error NoSuchBucket)."""
         try:
-            response = self._client._execute("GET", self.bucket, query_params={"object-lock": ""})
+            body = minio_compat.object_lock_configuration(self._client, self.bucket)
         except S3Error as e:
             if e.code in _NO_LOCK_CODES:
                 return False
             raise
-        root = ET.fromstring(response.data)  # noqa: S314 - our own object store's reply
+        root = ET.fromstring(body)  # noqa: S314 - our own object store's reply
         enabled = root.findtext("ObjectLockEnabled") or root.findtext("{*}ObjectLockEnabled")
         if (root.find("Rule") is not None) or (root.find("{*}Rule") is not None):
             log.warning(
@@ -418,12 +427,11 @@ class S3ObjectLockStore:
             if conditional:
                 headers["If-None-Match"] = "*"
             try:
-                result = self._client._put_object(self.bucket, key, data, headers=headers)
+                return minio_compat.put_object(self._client, self.bucket, key, data, headers)
             except S3Error as e:
                 if e.code == "PreconditionFailed":
                     raise _PreconditionFailed from e
                 raise
-            return result.version_id
 
         with self._errors("store", key):
             version_id, created = self._file(key, len(data), digests["blake3"], write)
@@ -445,7 +453,9 @@ class S3ObjectLockStore:
         Returns (upload id, parts, size); on any failure the upload is aborted.
         """
         with self._errors("start an upload of", key):
-            upload_id = self._client._create_multipart_upload(self.bucket, key, headers)
+            upload_id = minio_compat.create_multipart_upload(
+                self._client, self.bucket, key, headers
+            )
         total = 0
         pool = ThreadPoolExecutor(max_workers=self.upload_threads, thread_name_prefix="s3-part")
         pending: set[Future[tuple[int, str]]] = set()
@@ -567,7 +577,7 @@ class S3ObjectLockStore:
         self, key: str, upload_id: str, number: int, box: list[bytes]
     ) -> tuple[int, str]:
         data = box.pop()
-        etag = self._client._upload_part(self.bucket, key, data, None, upload_id, number)
+        etag = minio_compat.upload_part(self._client, self.bucket, key, upload_id, number, data)
         del data
         return number, etag
 
@@ -575,26 +585,9 @@ class S3ObjectLockStore:
         self, key: str, upload_id: str, parts: list[tuple[int, str]], *, conditional: bool
     ) -> str | None:
         """CompleteMultipartUpload (optionally If-None-Match: *); returns the version id."""
-        root = ET.Element("CompleteMultipartUpload")
-        for number, etag in parts:
-            part = ET.SubElement(root, "Part")
-            ET.SubElement(part, "PartNumber").text = str(number)
-            ET.SubElement(part, "ETag").text = f'"{etag}"'
-        body = ET.tostring(root)
-        headers: DictType = {
-            "Content-Type": "application/xml",
-            "Content-MD5": md5sum_hash(body) or "",
-        }
-        if conditional:
-            headers["If-None-Match"] = "*"
         try:
-            response = self._client._execute(
-                "POST",
-                self.bucket,
-                key,
-                body=body,
-                headers=headers,
-                query_params={"uploadId": upload_id},
+            response = minio_compat.complete_multipart_upload(
+                self._client, self.bucket, key, upload_id, parts, if_none_match=conditional
             )
         except S3Error as e:
             if e.code == "PreconditionFailed":
@@ -612,7 +605,7 @@ class S3ObjectLockStore:
 
     def _abort(self, key: str, upload_id: str) -> None:
         try:
-            self._client._abort_multipart_upload(self.bucket, key, upload_id)
+            minio_compat.abort_multipart_upload(self._client, self.bucket, key, upload_id)
         except (MinioException, urllib3.exceptions.HTTPError, OSError) as e:
             log.warning(
                 "could not abort multipart upload %s of %s in bucket %s: %s; "
@@ -658,12 +651,7 @@ class S3ObjectLockStore:
             if conditional:
                 headers["If-None-Match"] = "*"
             try:
-                response = self._client._execute(
-                    "PUT",
-                    self.bucket,
-                    key,
-                    headers=headers,
-                )
+                response = minio_compat.copy_object(self._client, self.bucket, key, headers)
             except S3Error as e:
                 if e.code == "PreconditionFailed":
                     raise _PreconditionFailed from e
@@ -676,7 +664,7 @@ class S3ObjectLockStore:
             return response.headers.get("x-amz-version-id")
 
         # above 5 GiB: a multipart upload whose parts are ranges copied from the source
-        upload_id = self._client._create_multipart_upload(self.bucket, key, target)
+        upload_id = minio_compat.create_multipart_upload(self._client, self.bucket, key, target)
         try:
             parts: list[tuple[int, str]] = []
             count = math.ceil(size / self.max_copy_size)
@@ -685,12 +673,8 @@ class S3ObjectLockStore:
                 end = min(size, start + self.max_copy_size) - 1
                 part_headers: DictType = dict(copy_headers)
                 part_headers["x-amz-copy-source-range"] = f"bytes={start}-{end}"
-                etag, _ = self._client._upload_part_copy(
-                    self.bucket,
-                    key,
-                    upload_id,
-                    index + 1,
-                    part_headers,
+                etag = minio_compat.upload_part_copy(
+                    self._client, self.bucket, key, upload_id, index + 1, part_headers
                 )
                 parts.append((index + 1, etag))
             return self._complete(key, upload_id, parts, conditional=conditional)
@@ -878,6 +862,61 @@ class S3ObjectLockStore:
         if reasons:
             error.message = f"{key} cannot be deleted: {'; '.join(reasons)}"
             error.args = (error.message,)
+
+    # -- housekeeping ----------------------------------------------------------------------
+    def sweep_staging(self, older_than: datetime) -> SweepResult:
+        """Abort incomplete uploads and delete staging versions idle since before ``older_than``.
+
+        An incomplete upload is judged by its newest part (an image still uploading keeps
+        adding parts); a staging object by its last modification. Content keys are never
+        touched: a version filed there is evidence or a registered orphan, under retention.
+        """
+        cutoff = _ceil_second(older_than)
+        aborted = removed = freed = 0
+        with self._errors("list the incomplete uploads in"):
+            uploads = list(minio_compat.list_multipart_uploads(self._client, self.bucket))
+        for upload in uploads:
+            with self._errors("inspect the incomplete upload of", upload.key):
+                parts = minio_compat.last_part_time(
+                    self._client, self.bucket, upload.key, upload.upload_id
+                )
+            active = max((t for t in (upload.initiated, parts) if t is not None), default=None)
+            if active is not None and active >= cutoff:
+                continue
+            with self._errors("abort the incomplete upload of", upload.key):
+                minio_compat.abort_multipart_upload(
+                    self._client, self.bucket, upload.key, upload.upload_id
+                )
+            aborted += 1
+        with self._errors("list the staging objects in"):
+            stale = [
+                o
+                for o in self._client.list_objects(
+                    self.bucket, prefix=STAGING_PREFIX, recursive=True, include_version=True
+                )
+                if o.object_name and o.last_modified is not None and o.last_modified < cutoff
+            ]
+        for obj in stale:
+            assert obj.object_name is not None
+            with self._errors("remove the staging object", obj.object_name, obj.version_id):
+                self._client.remove_object(self.bucket, obj.object_name, version_id=obj.version_id)
+            removed += 1
+            freed += obj.size or 0
+        return SweepResult(staging_removed=removed, uploads_aborted=aborted, bytes_freed=freed)
+
+    def list_objects(self) -> Iterator[ObjectListing]:
+        with self._errors("list the stored objects in"):
+            for obj in self._client.list_objects(
+                self.bucket, prefix="objects/", recursive=True, include_version=True
+            ):
+                if obj.is_delete_marker or not obj.object_name:
+                    continue
+                yield ObjectListing(
+                    key=obj.object_name,
+                    version_id=obj.version_id,
+                    size=obj.size or 0,
+                    modified=obj.last_modified or datetime.fromtimestamp(0, UTC),
+                )
 
 
 def s3_store_from_settings(settings: object) -> S3ObjectLockStore:

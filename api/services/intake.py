@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from api.authz import authorize, visible_case
 from api.context import AppContext
 from api.schemas import IntakeMetadata
+from api.services import orphans
 from custody import policy
 from custody.canonical import parse_json_object
 from custody.digests import MultiHasher, compare_declared, normalize_declared, required_algorithms
@@ -127,7 +128,50 @@ def commit_intake(
     filename: str | None,
     content_type: str | None,
 ) -> str:
-    """Compare declared digests, lock the object, then commit row + INTAKE entry together."""
+    """Compare declared digests, lock the object, then commit row + INTAKE entry together.
+
+    If anything fails after the store created the object, the object is recorded as
+    unreferenced (ledger entry, else the register file) before the failure is reported.
+    """
+    try:
+        return _commit_intake(ctx, prepared, stored, filename=filename, content_type=content_type)
+    except Exception as e:
+        if stored.created:
+            _record_unreferenced(ctx, prepared, stored, e)
+        raise
+
+
+def _record_unreferenced(
+    ctx: AppContext, prepared: PreparedIntake, stored: StoredObject, failure: Exception
+) -> None:
+    code = failure.code if isinstance(failure, CustodyError) else None
+    orphans.record_unreferenced(
+        ctx,
+        orphans.UnreferencedObject(
+            key=stored.key,
+            version_id=stored.version_id,
+            size=stored.size,
+            digests=stored.digests,
+            storage=ctx.store.name,
+        ),
+        # the error's type, not its text: a database error may quote the metadata
+        reason=f"the intake stored the object but failed before its commit "
+        f"({type(failure).__name__})",
+        code=code,
+        actor=prepared.account.name,
+        department=prepared.account.department,
+        case=prepared.meta.case,
+    )
+
+
+def _commit_intake(
+    ctx: AppContext,
+    prepared: PreparedIntake,
+    stored: StoredObject,
+    *,
+    filename: str | None,
+    content_type: str | None,
+) -> str:
     meta = prepared.meta
     mismatches = compare_declared(meta.declared_digests, stored.digests)
     if mismatches:

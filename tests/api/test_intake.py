@@ -225,10 +225,13 @@ def test_declared_digest_mismatch_is_refused_and_recorded(
     ]
     evidence_after, entries_after, actions = counts(ctx)
     assert evidence_after == evidence_before
-    assert entries_after == entries_before + 1
-    assert actions[-1] == Action.INTAKE_REFUSED
+    # the refusal, then the stored (unlocked) object registered as unreferenced
+    assert entries_after == entries_before + 2
+    assert actions[-2:] == [Action.INTAKE_REFUSED, Action.OBJECT_UNREFERENCED]
     with ctx.session() as s:
-        refusal = json.loads(s.get(LedgerEntry, entries_after - 1).canonical)  # type: ignore[union-attr]
+        refusal = json.loads(s.get(LedgerEntry, entries_after - 2).canonical)  # type: ignore[union-attr]
+        orphan = json.loads(s.get(LedgerEntry, entries_after - 1).canonical)  # type: ignore[union-attr]
+    assert orphan["details"]["digests"]["sha256"] == hashlib.sha256(DATA).hexdigest()
     assert refusal["details"]["declared_digests"] == {"sha256": wrong}
     assert refusal["details"]["computed_digests"]["sha256"] == hashlib.sha256(DATA).hexdigest()
     # At worst an unreferenced, immutable blob remains; no evidence row points at it.

@@ -158,8 +158,22 @@ def test_threads_append_in_one_linear_order(database_url: str) -> None:
         engine.dispose()
 
 
-def test_sqlite_transactions_take_the_write_lock_at_begin(tmp_path: Any) -> None:
-    """BEGIN IMMEDIATE: a second writer waits at BEGIN instead of failing at COMMIT."""
+def _try_write_lock(path: str) -> bool:
+    """Whether another connection can take the write lock right now (no waiting)."""
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError as e:
+        assert "locked" in str(e)
+        return False
+    finally:
+        other.close()
+
+
+def test_sqlite_transactions_take_the_write_lock_at_their_first_write(tmp_path: Any) -> None:
+    """Reads take no lock; an append takes the write lock before it reads the head."""
     url = f"sqlite:///{tmp_path / 'custody.db'}"
     engine = make_engine(url)
     try:
@@ -167,19 +181,70 @@ def test_sqlite_transactions_take_the_write_lock_at_begin(tmp_path: Any) -> None
         path = make_url(url).database
         assert path is not None
         with Session(engine) as session:
-            ledger_store.size(session)  # a read, but the transaction is open
-            other = sqlite3.connect(path, timeout=0, isolation_level=None)
-            try:
-                with pytest.raises(sqlite3.OperationalError, match="locked"):
-                    other.execute("BEGIN IMMEDIATE")
-            finally:
-                other.close()
+            ledger_store.size(session)  # a read: the transaction is open, but locks nothing
+            assert _try_write_lock(path)
+            ledger_store.append(
+                session, EntryDraft(actor="a", department="d", action=Action.VIEW, details={})
+            )
+            assert not _try_write_lock(path)  # a second writer would queue here
             session.commit()
-        other = sqlite3.connect(path, timeout=0, isolation_level=None)
-        try:
-            other.execute("BEGIN IMMEDIATE")
-            other.execute("ROLLBACK")
-        finally:
-            other.close()
+        assert _try_write_lock(path)
     finally:
         engine.dispose()
+
+
+@pytest.mark.timeout(60)
+def test_sqlite_writers_do_not_wait_on_an_open_read_session(tmp_path: Any) -> None:
+    """Finding 5: while a read-only session is open (as during a verification's re-hash),
+    another connection begins a write transaction and appends, without waiting.
+
+    A barrier, not a clock: the reader holds its transaction open until the writer has
+    committed, and the writer's connection has busy_timeout 0, so any wait for a lock
+    would fail at once instead of passing slowly.
+    """
+    url = f"sqlite:///{tmp_path / 'custody.db'}"
+    reader_engine, writer_engine = make_engine(url), make_engine(url)
+    try:
+        migrate(writer_engine)
+        with Session(writer_engine) as session:
+            ledger_store.append(
+                session, EntryDraft(actor="a", department="d", action=Action.VIEW, details={})
+            )
+            session.commit()
+        reading = threading.Event()
+        appended = threading.Event()
+        seen: dict[str, int] = {}
+        failures: list[BaseException] = []
+
+        def reader() -> None:
+            try:
+                with Session(reader_engine) as session:
+                    seen["before"] = ledger_store.size(session)
+                    ledger_store.entries(session, 0, 10)
+                    reading.set()
+                    assert appended.wait(30), "the writer never finished"
+                    seen["during"] = ledger_store.size(session)  # same snapshot: still open
+                    session.commit()
+            except BaseException as e:
+                failures.append(e)
+                reading.set()
+
+        thread = threading.Thread(target=reader, daemon=True)
+        thread.start()
+        assert reading.wait(30)
+        with Session(writer_engine) as session:
+            session.connection().exec_driver_sql("PRAGMA busy_timeout=0")
+            ledger_store.append(
+                session, EntryDraft(actor="w", department="d", action=Action.VIEW, details={})
+            )
+            session.commit()
+        appended.set()
+        thread.join(30)
+        assert not thread.is_alive()
+        assert failures == []
+        assert seen == {"before": 1, "during": 1}
+        with Session(reader_engine) as session:
+            assert ledger_store.size(session) == 2
+    finally:
+        reader_engine.dispose()
+        writer_engine.dispose()

@@ -404,7 +404,7 @@ def test_sign_current_persists_one_checkpoint_per_size(engine: Engine) -> None:
 def test_sign_current_when_another_writer_signed_first(engine: Engine, database_url: str) -> None:
     """The IntegrityError path: a concurrent request persisted the same size meanwhile."""
     if engine.dialect.name == "sqlite":
-        pytest.skip("SQLite transactions begin IMMEDIATE: a second signer cannot interleave")
+        pytest.skip("SQLite: the checkpoint insert holds the write lock; no signer interleaves")
     append_many(engine, 5)
     key = SigningKey.generate(ORIGIN)
     winner_note: list[str] = []
