@@ -392,3 +392,18 @@ def test_custody_without_the_server_extra_says_what_to_install() -> None:
     assert r.returncode == 2, r.stdout + r.stderr
     assert "pip install 'evidence-custody[server]'" in r.stderr
     assert "custody-verify" in r.stderr and "missing: typer" in r.stderr
+
+
+def test_readme_names_only_real_commands() -> None:
+    """The court section of the README: each ``custody-verify …`` line parses as written."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    lines = [line.split("#")[0].split() for line in readme.splitlines()]
+    uses = [words[1:] for words in lines if words[:1] == ["custody-verify"]]
+    assert len(uses) >= 10  # both languages
+    for words in uses:
+        command = words[:2] if words[0] == "ledger" else words[:1]
+        assert command[0] in COMMANDS, words
+        r = verify(*command, "--help")
+        assert r.returncode == 0, (words, r.stderr)
+        for option in (w for w in words if w.startswith("--")):
+            assert option in r.stdout, (words, option)
