@@ -12,7 +12,7 @@ COPY custody ./custody
 COPY storage ./storage
 COPY api ./api
 COPY cli ./cli
-RUN pip install . \
+RUN pip install ".[server]" \
     && useradd --system --uid 10001 --home-dir /var/lib/custody --shell /usr/sbin/nologin custody \
     && mkdir -p /var/lib/custody \
     && chown custody:custody /var/lib/custody \

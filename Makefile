@@ -11,30 +11,31 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed-run: pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install --quiet -e .
+# The base install is only the offline verifier; the service needs the [server] extra.
+$(VENV)/.installed-server: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e '.[server]'
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install --quiet -e '.[test]'
-	touch $@ $(VENV)/.installed-run
+$(VENV)/.installed-server-test: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e '.[server,test]'
+	touch $@ $(VENV)/.installed-server
 
-run: $(VENV)/.installed-run
+run: $(VENV)/.installed-server
 	$(VENV)/bin/custody serve --host $(HOST) --port $(PORT)
 
-lint: $(VENV)/.installed-test
+lint: $(VENV)/.installed-server-test
 	$(VENV)/bin/ruff check custody storage api cli tests bench
 	$(VENV)/bin/ruff format --check custody storage api cli tests bench
 
-typecheck: $(VENV)/.installed-test
+typecheck: $(VENV)/.installed-server-test
 	$(VENV)/bin/mypy
 
-pytest: $(VENV)/.installed-test
+pytest: $(VENV)/.installed-server-test
 	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
-bench: $(VENV)/.installed-test
+bench: $(VENV)/.installed-server-test
 	$(PY) -m bench
 
 clean:

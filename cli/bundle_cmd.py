@@ -1,7 +1,8 @@
 """``custody verify-bundle``: check a court bundle offline against one trusted key.
 
 Needs only the custody package: no server, no network. Prints ``OK:``/``FAIL:``/``SKIPPED:``
-per item, then a summary; exits 1 if anything failed (DESIGN §5).
+per item, then a summary; exits 1 if anything failed (DESIGN §5). The lines and the verdict
+come from :mod:`custody.verdicts`, shared with ``custody-verify verify-bundle``.
 """
 
 from __future__ import annotations
@@ -11,16 +12,10 @@ from typing import Annotated
 
 import typer
 
-from cli.errors import CliError, ExitCode
-from cli.ledger import load_key
-from cli.output import JsonOpt, boundary, emit_json, out
-from custody.bundle import Check, verify_bundle
-from custody.errors import CheckpointError
-
-
-def _line(check: Check) -> str:
-    message = check.message.removeprefix(f"{check.item}: ")
-    return f"{check.status}: {check.item}: {message}"
+from cli.output import JsonOpt, boundary, emit_json, print_lines
+from custody import verdicts
+from custody.bundle import verify_bundle
+from custody.offline import load_trusted_key
 
 
 @boundary
@@ -53,26 +48,12 @@ def verify_bundle_command(
     json_output: JsonOpt = False,
 ) -> None:
     """Verify a court bundle offline: bag, sums, checkpoint, entries, reports, content."""
-    try:
-        key = load_key(trusted_key)
-    except CheckpointError as e:
-        raise CliError(f"--trusted-key: {e.message}", ExitCode.USAGE) from None
+    key = load_trusted_key(trusted_key)
     report = verify_bundle(bundle, trusted_key=key, content_dir=content_dir)
     if json_output:
-        emit_json({"bundle": str(bundle), "trusted_key": key.to_text(), **report.to_json()})
+        emit_json(verdicts.bundle_json(bundle, report, key))
     else:
-        for check in report.checks:
-            style = {"OK": "green", "FAIL": "bold red", "SKIPPED": "yellow"}[check.status]
-            out.print(_line(check), style=style, markup=False, highlight=False)
-        failed, skipped = len(report.failures), len(report.skipped)
-        summary = (
-            f"{len(report.checks)} checks against the trusted key {key.name}+{key.key_id.hex()}: "
-            f"{failed} failed, {skipped} skipped"
-        )
-        if report.ok:
-            note = " (skipped items were NOT checked)" if skipped else ""
-            out.print(f"OK: bundle verified — {summary}{note}", markup=False)
-        else:
-            out.print(f"FAIL: bundle does NOT verify — {summary}", style="bold red", markup=False)
-    if not report.ok:
-        raise typer.Exit(int(ExitCode.INTEGRITY))
+        print_lines(verdicts.bundle_lines(report, key))
+    code = verdicts.bundle_exit_code(report)
+    if code:
+        raise typer.Exit(int(code))

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import Any
 
+from custody.verdicts import ExitCode  # one table of exit codes for custody and custody-verify
 
-class ExitCode(IntEnum):
-    OK = 0
-    INTEGRITY = 1  # verification failed or an integrity problem was found
-    USAGE = 2  # usage or input error
-    UNAVAILABLE = 3  # server or storage unavailable
+__all__ = ["CliError", "ExitCode"]
 
 
 class CliError(Exception):

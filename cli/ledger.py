@@ -10,10 +10,12 @@ import typer
 
 from cli.client import ApiClient
 from cli.errors import CliError, ExitCode
-from cli.output import JsonOpt, boundary, emit_json, err, out
+from cli.output import JsonOpt, boundary, emit_json, err, out, print_lines
+from custody import verdicts
 from custody.checkpoint import Checkpoint, VerifierKey, open_checkpoint
-from custody.errors import LedgerIntegrityError, ProofError
-from custody.log_audit import audit_log, check_consistency
+from custody.errors import LedgerIntegrityError
+from custody.log_audit import audit_log
+from custody.offline import load_trusted_key, proof_from_json, prove_consistency, read_checkpoint
 
 app = typer.Typer(help="The custody ledger.", no_args_is_help=True)
 
@@ -22,30 +24,43 @@ KeyOpt = Annotated[
     str | None,
     typer.Option(
         "--trusted-key",
-        help="Verifier key (name+id+key) or a file holding it. Without it the server's key "
-        "is fetched and trusted on first use.",
+        help="Verifier key (name+id+key) or a file holding it; obtain it independently of "
+        "the server (the lab's published key).",
+    ),
+]
+UnsafeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--trust-server-key-unsafe",
+        help="UNSAFE: trust whatever key the server presents instead of --trusted-key. A "
+        "server that rewrote its history would present the key it signs with; this proves "
+        "nothing against it.",
     ),
 ]
 
 
-def load_key(value: str) -> VerifierKey:
-    path = Path(value)
-    text = path.read_text() if path.exists() else value
-    return VerifierKey.from_text(text.strip())
-
-
-def _key(api: ApiClient, trusted: str | None) -> VerifierKey:
+def _key(api: ApiClient, trusted: str | None, trust_server_key_unsafe: bool) -> VerifierKey:
+    """The key checkpoints must be signed by: pinned, or the server's only when asked for."""
+    if trusted and trust_server_key_unsafe:
+        raise CliError(
+            "give either --trusted-key or --trust-server-key-unsafe, not both", ExitCode.USAGE
+        )
     if trusted:
-        return load_key(trusted)
+        return load_trusted_key(trusted)
+    if not trust_server_key_unsafe:
+        raise CliError(
+            "--trusted-key is required: pass the lab's verifier key (name+keyid+key, or a file "
+            "holding it), obtained independently of this server; or, knowing that it proves "
+            "nothing against the server, --trust-server-key-unsafe",
+            ExitCode.USAGE,
+        )
+    key = VerifierKey.from_text(api.get("/api/v1/ledger/key").text.strip())
     err.print(
-        "warning: no --trusted-key given; trusting the key the server presents "
-        "(pin it with --trusted-key for a real audit)"
+        f"UNSAFE: trusting the key the server presents ({key.name}+{key.key_id.hex()}); "
+        "pin it with --trusted-key for a real audit",
+        markup=False,
     )
-    return VerifierKey.from_text(api.get("/api/v1/ledger/key").text.strip())
-
-
-def read_checkpoint(path: Path, key: VerifierKey) -> Checkpoint:
-    return open_checkpoint(path.read_text(), [key])
+    return key
 
 
 @app.command("checkpoint")
@@ -53,11 +68,12 @@ def read_checkpoint(path: Path, key: VerifierKey) -> Checkpoint:
 def checkpoint(
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the note here.")] = None,
     trusted_key: KeyOpt = None,
+    trust_server_key_unsafe: UnsafeOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Fetch the latest signed checkpoint (C2SP signed note) and check its signature."""
     with ApiClient() as api:
-        key = _key(api, trusted_key)
+        key = _key(api, trusted_key, trust_server_key_unsafe)
         note = api.get("/api/v1/ledger/checkpoint").text
     cp = open_checkpoint(note, [key])
     if out_file:
@@ -85,11 +101,12 @@ def verify(
         typer.Option("--checkpoint", help="An earlier checkpoint the ledger must extend."),
     ] = None,
     trusted_key: KeyOpt = None,
+    trust_server_key_unsafe: UnsafeOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Download every entry and check hashes, links, the signed root and consistency."""
     with ApiClient() as api:
-        key = _key(api, trusted_key)
+        key = _key(api, trusted_key, trust_server_key_unsafe)
         cp = open_checkpoint(api.get("/api/v1/ledger/checkpoint").text, [key])
         earlier = read_checkpoint(checkpoint_file, key) if checkpoint_file else None
         entries: list[tuple[int, bytes]] = []
@@ -147,41 +164,26 @@ def consistency(
     json_output: JsonOpt = False,
 ) -> None:
     """Prove the ledger only grew between two checkpoints (e.g. from two court bundles)."""
-    import json
-
-    from custody.merkle import parse_consistency_proof
-
     if trusted_key is None:
         raise CliError(
             "--trusted-key is required: a consistency proof is only as good as the key",
             ExitCode.USAGE,
         )
-    key = load_key(trusted_key)
-    old_cp = read_checkpoint(old, key)
-    new_cp = read_checkpoint(new, key)
-    hashes: list[bytes] = []
-    if 0 < old_cp.size < new_cp.size:
-        if proof_file is not None:
-            parsed = parse_consistency_proof(json.loads(proof_file.read_text()))
-            if (parsed.first, parsed.second) != (old_cp.size, new_cp.size):
-                raise ProofError(
-                    f"the proof is for sizes {parsed.first}->{parsed.second}, not "
-                    f"{old_cp.size}->{new_cp.size}"
-                )
-            hashes = list(parsed.hashes)
-        else:
-            with ApiClient() as api:
-                proof = api.get(
-                    "/api/v1/ledger/proofs/consistency",
-                    params={"first": old_cp.size, "second": new_cp.size},
-                ).json()
-            hashes = [base64.b64decode(h) for h in proof["hashes"]]
-    check_consistency(old_cp, new_cp, hashes)
-    result = {"ok": True, "first": old_cp.size, "second": new_cp.size}
+    key = load_trusted_key(trusted_key)
+
+    def from_server(old_cp: Checkpoint, new_cp: Checkpoint) -> list[bytes]:
+        with ApiClient() as api:
+            proof = api.get(
+                "/api/v1/ledger/proofs/consistency",
+                params={"first": old_cp.size, "second": new_cp.size},
+            ).json()
+        return [base64.b64decode(h) for h in proof["hashes"]]
+
+    proof = proof_from_json(proof_file.read_text(encoding="utf-8")) if proof_file else from_server
+    result = prove_consistency(
+        old.read_text(encoding="utf-8"), new.read_text(encoding="utf-8"), key=key, proof=proof
+    )
     if json_output:
-        emit_json(result)
+        emit_json(verdicts.consistency_json(result))
     else:
-        out.print(
-            f"OK: the ledger at size {new_cp.size} extends the one at size {old_cp.size}",
-            markup=False,
-        )
+        print_lines(verdicts.consistency_lines(result))

@@ -1,124 +1,41 @@
-"""The ``custody`` command: server commands, client commands over HTTP, offline checks."""
+"""The ``custody`` entry point: the full CLI, or a clear message on the verifier-only install.
+
+The base install (``pip install evidence-custody``) is the court's offline verifier and has
+no Typer, FastAPI or database libraries; the app itself lives in :mod:`cli.app`, imported
+here only when the command runs.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+import sys
 
-import typer
-
-from cli import (
-    accounts,
-    cases,
-    custody_cmds,
-    evidence,
-    export_cmd,
-    ledger,
-    storage_cmd,
-    verify_cmds,
+SERVER_EXTRA_MISSING = (
+    "the full `custody` CLI needs `pip install 'evidence-custody[server]'`; "
+    "the offline verifier is `custody-verify`"
 )
-from cli.bundle_cmd import verify_bundle_command
-from cli.output import JsonOpt, boundary, emit_json, out
-from custody.digests import SUPPORTED, hash_file, parse_algorithms
-
-app = typer.Typer(
-    name="custody",
-    help="Evidence integrity and chain of custody: intake, verify, prove.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-app.add_typer(cases.app, name="case")
-app.add_typer(evidence.evidence_app, name="evidence")
-app.add_typer(ledger.app, name="ledger")
-app.add_typer(accounts.account_app, name="account")
-app.add_typer(accounts.grant_app, name="grant")
-app.add_typer(custody_cmds.transfer_app, name="transfer")
-app.add_typer(custody_cmds.dispose_app, name="dispose")
-app.add_typer(storage_cmd.app, name="storage")
-app.command("hold")(custody_cmds.hold)
-app.command("retain")(custody_cmds.retain)
-app.command("verify")(verify_cmds.verify)
-app.add_typer(verify_cmds.fixity_app, name="fixity")
-app.command("export")(export_cmd.export)
-app.command("verify-bundle")(verify_bundle_command)
-evidence.register(app)
-
-
-@app.command()
-@boundary
-def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    json_output: JsonOpt = False,
-) -> None:
-    """Run the API server (configuration from CUSTODY_* variables)."""
-    import uvicorn
-
-    from api.app import create_app
-    from api.context import build_context
-    from api.settings import load_settings
-
-    settings = load_settings()
-    # Open the database, storage and key first: a store without Object Lock, an
-    # unreachable MinIO or a bad key stops the start here with a clear message (exit 3).
-    ctx = build_context(settings)
-    if json_output:
-        emit_json({"host": host, "port": port, "data_dir": str(settings.data_dir)})
-    else:
-        out.print(
-            f"serving on http://{host}:{port} (storage {ctx.store.name}, data {settings.data_dir})",
-            markup=False,
-        )
-    uvicorn.run(create_app(context=ctx), host=host, port=port, log_level="info")
-
-
-@app.command()
-@boundary
-def init(json_output: JsonOpt = False) -> None:
-    """Create the database, signing key and administrator token without serving."""
-    from api.context import build_context
-    from api.settings import load_settings
-
-    settings = load_settings()
-    ctx = build_context(settings)
-    ctx.engine.dispose()
-    info = {
-        "data_dir": str(settings.data_dir),
-        "admin_token_file": str(settings.admin_token_path),
-        "verifier_key": ctx.signing_key.verifier().to_text(),
-    }
-    if json_output:
-        emit_json(info)
-    else:
-        for k, v in info.items():
-            out.print(f"{k}: {v}")
-
-
-@app.command("hash")
-@boundary
-def hash_command(
-    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
-    algorithms: Annotated[
-        str,
-        typer.Option(help=f"Comma-separated algorithms; default all: {','.join(SUPPORTED)}."),
-    ] = ",".join(SUPPORTED),
-    json_output: JsonOpt = False,
-) -> None:
-    """Hash files offline: every digest in one pass. Prints 'ALGO  HEX  FILE' lines."""
-    chosen = parse_algorithms(algorithms)
-    results = []
-    for path in files:
-        digests = hash_file(path, chosen)
-        results.append({"file": str(path), "size": digests.size, "digests": digests.digests})
-        if not json_output:
-            for algo in chosen:
-                out.print(f"{algo.upper()}  {digests.digests[algo]}  {path}")
-    if json_output:
-        emit_json(results)
+_OWN_PACKAGES = frozenset({"api", "cli", "custody", "storage"})
 
 
 def main() -> None:
+    """Run ``custody``; exit 2 with :data:`SERVER_EXTRA_MISSING` if the extra is absent."""
+    try:
+        from cli.app import app
+    except ImportError as e:
+        missing = (e.name or "").partition(".")[0]
+        if missing in _OWN_PACKAGES:
+            raise  # a broken checkout, not a missing extra
+        print(f"error: {SERVER_EXTRA_MISSING} (missing: {missing or e})", file=sys.stderr)
+        raise SystemExit(2) from None
     app()
+
+
+def __getattr__(name: str) -> object:
+    """``from cli.main import app`` keeps working: the app moved to :mod:`cli.app`."""
+    if name == "app":
+        from cli.app import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 if __name__ == "__main__":

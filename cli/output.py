@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from cli.errors import CliError, ExitCode
-from custody.errors import CustodyError, StorageError, VerificationError
+from custody.errors import CustodyError
+from custody.verdicts import Line, error_message, exit_code_for
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -23,8 +24,17 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+STATUS_STYLE = {"OK": "green", "FAIL": "bold red", "SKIPPED": "yellow", "": ""}
+
+
 def emit_json(value: Any) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def print_lines(lines: Iterable[Line]) -> None:
+    """The shared verdict lines (:mod:`custody.verdicts`), coloured by status."""
+    for line in lines:
+        out.print(line.render(), style=STATUS_STYLE[line.status], markup=False, highlight=False)
 
 
 def boundary(func: Callable[P, R]) -> Callable[P, R]:
@@ -37,17 +47,10 @@ def boundary(func: Callable[P, R]) -> Callable[P, R]:
         except CliError as e:
             err.print("[red]error:[/red] " + escape(e.message))
             raise typer.Exit(int(e.code)) from None
-        except VerificationError as e:
-            err.print("[red]FAIL:[/red] " + escape(e.diagnostics()))
-            raise typer.Exit(int(ExitCode.INTEGRITY)) from None
-        except StorageError as e:
-            err.print("[red]error:[/red] " + escape(e.diagnostics()))
-            raise typer.Exit(int(ExitCode.UNAVAILABLE)) from None
-        except CustodyError as e:
-            err.print("[red]error:[/red] " + escape(e.diagnostics()))
-            raise typer.Exit(int(ExitCode.USAGE)) from None
-        except OSError as e:
-            err.print("[red]error:[/red] " + escape(str(e)))
-            raise typer.Exit(int(ExitCode.USAGE)) from None
+        except (CustodyError, OSError) as e:
+            code = exit_code_for(e)
+            label = "FAIL:" if code == ExitCode.INTEGRITY else "error:"
+            err.print(f"[red]{label}[/red] " + escape(error_message(e)))
+            raise typer.Exit(int(code)) from None
 
     return wrapper

@@ -188,13 +188,32 @@ def test_verify_ok(ledger: Live) -> None:
     assert base64.b64decode(summary["root"]) == MemoryTree(leaves).root()
 
 
-def test_verify_with_a_key_file_and_with_trust_on_first_use(ledger: Live, tmp_path: Path) -> None:
+def test_verify_with_a_key_file(ledger: Live, tmp_path: Path) -> None:
     key_file = write(tmp_path / "ledger.pub", ledger.key_text + "\n")
     result = ledger.cli("ledger", "verify", "--trusted-key", str(key_file))
     assert result.exit_code == 0, result.output
-    tofu = ledger.cli("ledger", "verify")
-    assert tofu.exit_code == 0, tofu.output
-    assert "no --trusted-key given" in tofu.output
+
+
+@pytest.mark.parametrize("command", ["verify", "checkpoint"])
+def test_trusting_the_server_key_is_never_a_default(ledger: Live, command: str) -> None:
+    """Without a pinned key nothing is trusted silently: exit 2, naming the two options."""
+    refused = ledger.cli("ledger", command)
+    assert refused.exit_code == 2, refused.output
+    assert "--trusted-key is required" in refused.output
+    assert "--trust-server-key-unsafe" in refused.output
+    assert refused.stdout.strip() == ""  # no note, no verdict
+
+    both = ledger.cli(
+        "ledger", command, "--trusted-key", ledger.key_text, "--trust-server-key-unsafe"
+    )
+    assert both.exit_code == 2, both.output
+
+    unsafe = ledger.cli("ledger", command, "--trust-server-key-unsafe")
+    assert unsafe.exit_code == 0, unsafe.output
+    key = ledger.ctx.signing_key.verifier()
+    assert f"UNSAFE: trusting the key the server presents ({key.name}+{key.key_id.hex()})" in (
+        unsafe.output
+    )
 
 
 def test_checkpoint_out_writes_a_note_that_verifies(ledger: Live, tmp_path: Path) -> None:
@@ -215,11 +234,21 @@ def test_consistency_between_checkpoints_before_and_after_more_appends(
     old = tmp_path / "old.note"
     new = tmp_path / "new.note"
     first = len(ledger.entries())
-    assert ledger.cli("ledger", "checkpoint", "--out", str(old)).exit_code == 0
+    assert (
+        ledger.cli(
+            "ledger", "checkpoint", "--trusted-key", ledger.key_text, "--out", str(old)
+        ).exit_code
+        == 0
+    )
     add_activity(ledger, cases=3, intakes=2, prefix="2026-ZZ")
     second = len(ledger.entries())
     assert second > first
-    assert ledger.cli("ledger", "checkpoint", "--out", str(new)).exit_code == 0
+    assert (
+        ledger.cli(
+            "ledger", "checkpoint", "--trusted-key", ledger.key_text, "--out", str(new)
+        ).exit_code
+        == 0
+    )
     key = ledger.key_text
     result = ledger.cli("ledger", "consistency", str(old), str(new), "--trusted-key", key)
     assert result.exit_code == 0, result.output
@@ -340,7 +369,12 @@ def test_attack_full_rewrite_with_resigned_checkpoint(ledger: Live, tmp_path: Pa
     chain and the new root are perfect; only a checkpoint held from before can tell."""
     key = ledger.key_text
     old = tmp_path / "old.note"
-    assert ledger.cli("ledger", "checkpoint", "--out", str(old)).exit_code == 0
+    assert (
+        ledger.cli(
+            "ledger", "checkpoint", "--trusted-key", ledger.key_text, "--out", str(old)
+        ).exit_code
+        == 0
+    )
     rows = ledger.entries()
     n = len(rows)
     forged: list[tuple[int, bytes]] = [(r["seq"], base64.b64decode(r["canonical"])) for r in rows]
@@ -470,9 +504,19 @@ def test_attack_proof_for_wrong_index(ledger: Live, tmp_path: Path) -> None:
     key = ledger.key_text
     old = tmp_path / "old.note"
     new = tmp_path / "new.note"
-    assert ledger.cli("ledger", "checkpoint", "--out", str(old)).exit_code == 0
+    assert (
+        ledger.cli(
+            "ledger", "checkpoint", "--trusted-key", ledger.key_text, "--out", str(old)
+        ).exit_code
+        == 0
+    )
     add_activity(ledger, cases=2, intakes=1, prefix="2026-YY")
-    assert ledger.cli("ledger", "checkpoint", "--out", str(new)).exit_code == 0
+    assert (
+        ledger.cli(
+            "ledger", "checkpoint", "--trusted-key", ledger.key_text, "--out", str(new)
+        ).exit_code
+        == 0
+    )
     second = open_checkpoint(new.read_text(), [ledger.ctx.signing_key.verifier()]).size
     with ledger.http() as h:
         good = h.get(

@@ -1,0 +1,232 @@
+"""What an offline check says: the lines and JSON both CLIs print, and the exit code.
+
+``custody`` (Typer, with colour) and ``custody-verify`` (argparse, plain text) render these
+same values, so a court and the lab read the same words and get the same exit code.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from custody.errors import CustodyError, PermissionDenied, StorageError, VerificationError
+
+if TYPE_CHECKING:  # values only read here; importing them would load blake3 and cryptography
+    from custody.bundle import BundleReport
+    from custody.checkpoint import VerifierKey
+    from custody.offline import Consistency, HashedFile, SignedReport
+
+
+class ExitCode(IntEnum):
+    """DESIGN §5: the same numbers for every command of both CLIs."""
+
+    OK = 0
+    INTEGRITY = 1  # verification failed or an integrity problem was found
+    USAGE = 2  # usage or input error
+    UNAVAILABLE = 3  # server or storage unavailable
+    PERMISSION = 4  # permission denied
+
+
+@dataclass(frozen=True, kw_only=True)
+class Line:
+    """One printed line: ``OK:``/``FAIL:``/``SKIPPED:`` and a text; no status for plain text."""
+
+    status: str
+    text: str
+    indent: int = 0
+
+    def render(self) -> str:
+        head = f"{self.status}: " if self.status else ""
+        return "  " * self.indent + head + self.text
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+def exit_code_for(error: BaseException) -> ExitCode:
+    """The exit code of an error that reached a CLI's boundary."""
+    if isinstance(error, VerificationError):
+        return ExitCode.INTEGRITY
+    if isinstance(error, StorageError):
+        return ExitCode.UNAVAILABLE
+    if isinstance(error, PermissionDenied | PermissionError):
+        return ExitCode.PERMISSION
+    return ExitCode.USAGE
+
+
+def error_code(error: BaseException) -> str:
+    """A stable machine-readable name for the error, as in the problem JSON ``type``."""
+    if isinstance(error, CustodyError):
+        return error.code
+    if isinstance(error, PermissionError):
+        return "permission-denied"
+    if isinstance(error, FileNotFoundError):
+        return "file-not-found"
+    if isinstance(error, OSError):
+        return "file-error"
+    return "usage"
+
+
+def error_message(error: BaseException) -> str:
+    if isinstance(error, CustodyError):
+        return error.diagnostics()
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.filename}: {error.strerror}" if error.filename else error.strerror
+    return str(error)
+
+
+def error_json(error: BaseException) -> dict[str, Any]:
+    """``{"ok": false, "error", "code", "exit_code"}``: what ``--json`` prints for an error."""
+    return {
+        "ok": False,
+        "error": error_message(error),
+        "code": error_code(error),
+        "exit_code": int(exit_code_for(error)),
+    }
+
+
+# --- verify-bundle ---------------------------------------------------------------------
+
+
+def bundle_lines(report: BundleReport, key: VerifierKey) -> list[Line]:
+    """One line per check, then the summary (skipped items are said to be unchecked)."""
+    lines = [
+        Line(status=c.status, text=f"{c.item}: {c.message.removeprefix(f'{c.item}: ')}")
+        for c in report.checks
+    ]
+    failed, skipped = len(report.failures), len(report.skipped)
+    summary = (
+        f"{len(report.checks)} checks against the trusted key {key.name}+{key.key_id.hex()}: "
+        f"{failed} failed, {skipped} skipped"
+    )
+    if report.ok:
+        note = " (skipped items were NOT checked)" if skipped else ""
+        lines.append(Line(status="OK", text=f"bundle verified — {summary}{note}"))
+    else:
+        lines.append(Line(status="FAIL", text=f"bundle does NOT verify — {summary}"))
+    return lines
+
+
+def bundle_json(bundle: Path, report: BundleReport, key: VerifierKey) -> dict[str, Any]:
+    return {"bundle": str(bundle), "trusted_key": key.to_text(), **report.to_json()}
+
+
+def bundle_exit_code(report: BundleReport) -> ExitCode:
+    return ExitCode.OK if report.ok else ExitCode.INTEGRITY
+
+
+# --- hash --------------------------------------------------------------------------------
+
+
+def hash_lines(results: Sequence[HashedFile]) -> list[Line]:
+    """``ALGO  HEX  FILE``, the layout of the usual ``*sum`` tools, one per algorithm."""
+    return [
+        Line(status="", text=f"{algo.upper()}  {r.digests[algo]}  {r.path}")
+        for r in results
+        for algo in r.algorithms
+    ]
+
+
+def hash_json(results: Sequence[HashedFile]) -> list[dict[str, Any]]:
+    return [r.to_json() for r in results]
+
+
+# --- ledger consistency ----------------------------------------------------------------
+
+
+def consistency_lines(result: Consistency) -> list[Line]:
+    return [
+        Line(
+            status="OK",
+            text=f"the ledger at size {result.new.size} extends the one at size {result.old.size}",
+        )
+    ]
+
+
+def consistency_json(result: Consistency) -> dict[str, Any]:
+    return {
+        "ok": True,
+        "origin": result.new.origin,
+        "first": result.old.size,
+        "second": result.new.size,
+        "first_root": base64.b64encode(result.old.root).decode(),
+        "second_root": base64.b64encode(result.new.root).decode(),
+        "trusted_key": result.key.to_text(),
+    }
+
+
+# --- a signed report -------------------------------------------------------------------
+
+
+def report_lines(checked: SignedReport) -> list[Line]:
+    """The signature, then what the report says: its result, digests, lock and ledger proofs."""
+    r = checked.report
+    signer = f"{checked.signer.name}+{checked.signer.key_id.hex()}"
+    verdict = "passed" if r.passed else "FAILED"
+    lines = [
+        Line(status="OK", text=f"report signed by the trusted key {signer}"),
+        Line(
+            status="OK" if r.passed else "FAIL",
+            text=f"{r.evidence_id} ({r.original_filename}) in case {r.case_number}: "
+            f"verification of {r.generated_at} by {r.generated_by} {verdict}",
+        ),
+    ]
+    lines.extend(
+        Line(
+            status="OK" if d.match else "FAIL",
+            text=f"{d.algorithm} recorded {d.recorded} recomputed {d.recomputed}",
+            indent=1,
+        )
+        for d in r.digests
+    )
+    lines.append(
+        Line(
+            status="OK" if r.size_recomputed == r.size_recorded else "FAIL",
+            text=f"size recorded {r.size_recorded} recomputed {r.size_recomputed}",
+            indent=1,
+        )
+    )
+    hold = "on" if r.lock.legal_hold else "off"
+    lines.append(
+        Line(
+            status="OK" if r.lock.ok else "FAIL",
+            text=f"storage lock {r.lock.mode} until {r.lock.retain_until}, legal hold {hold}",
+            indent=1,
+        )
+    )
+    lines.append(
+        Line(
+            status="OK" if r.ledger.ok else "FAIL",
+            text=f"{len(r.custody)} ledger entries proven against the checkpoint at size "
+            f"{r.ledger.tree_size}",
+            indent=1,
+        )
+    )
+    lines.extend(Line(status="FAIL", text=f, indent=1) for f in r.findings)
+    lines.append(Line(status="", text=f"report sha256 {checked.report_hash}", indent=1))
+    return lines
+
+
+def report_json(checked: SignedReport) -> dict[str, Any]:
+    r = checked.report
+    return {
+        "ok": r.passed,
+        "signed_by": checked.signer.to_text(),
+        "report_hash": checked.report_hash,
+        "evidence_id": r.evidence_id,
+        "case_number": r.case_number,
+        "result": r.result,
+        "size_recorded": r.size_recorded,
+        "size_recomputed": r.size_recomputed,
+        "digests": [d.to_json() for d in r.digests],
+        "findings": list(r.findings),
+    }
+
+
+def report_exit_code(checked: SignedReport) -> ExitCode:
+    """A genuine report that records a failed verification is an integrity problem found."""
+    return ExitCode.OK if checked.report.passed else ExitCode.INTEGRITY
