@@ -46,8 +46,11 @@ ACTION_NAMES: dict[str, str] = {
     "evidence.legal_hold_cleared": "解除法律保全 / legal hold cleared",
     "evidence.disposal_requested": "申请销毁 / disposal requested",
     "evidence.disposal_approved": "批准销毁 / disposal approved",
+    "evidence.disposal_failed": "销毁未完成 / disposal failed (to be retried)",
     "evidence.disposed": "已销毁 / disposed",
     "access.denied": "拒绝访问 / access denied",
+    "grant.created": "授权 / access granted",
+    "grant.revoked": "撤销授权 / access revoked",
 }
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

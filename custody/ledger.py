@@ -55,6 +55,7 @@ class Action(StrEnum):
     RETENTION_EXTENDED = "evidence.retention_extended"
     DISPOSAL_REQUESTED = "evidence.disposal_requested"
     DISPOSAL_APPROVED = "evidence.disposal_approved"
+    DISPOSAL_FAILED = "evidence.disposal_failed"  # approved, but the content could not be removed
     DISPOSED = "evidence.disposed"
     ACCESS_DENIED = "access.denied"
     OBJECT_UNREFERENCED = "object.unreferenced"  # stored content no evidence record references

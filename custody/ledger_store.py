@@ -48,15 +48,25 @@ def _node_source(session: Session) -> merkle.SubtreeSource:
     return source
 
 
-def append(session: Session, draft: EntryDraft, *, time: datetime | None = None) -> SealedEntry:
-    """Append one entry inside the caller's transaction; the caller commits."""
+def lock_head(session: Session) -> LedgerHead:
+    """Take the ledger lock for the rest of the caller's transaction; return the head.
+
+    Every append takes it; a state transition takes it first, then re-reads the entries it
+    decides on, so that the check and the entry recording the transition happen under one
+    lock and of two racing transitions exactly one wins.
+    """
     begin_write(session)  # SQLite: take the write lock before reading the head
-    head = session.execute(
+    return session.execute(
         select(LedgerHead)
         .where(col(LedgerHead.id) == 1)
         .with_for_update()
         .execution_options(populate_existing=True)  # never a head loaded before the lock
     ).scalar_one()
+
+
+def append(session: Session, draft: EntryDraft, *, time: datetime | None = None) -> SealedEntry:
+    """Append one entry inside the caller's transaction; the caller commits."""
+    head = lock_head(session)
     seq = head.size
     moment = time or utc_now()
     case_prev = case_head(session, draft.case) if draft.case is not None else None

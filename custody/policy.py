@@ -564,3 +564,11 @@ def require(
 def purpose_required(action: Action) -> bool:
     """True where the borrowing register needs a stated purpose: downloads and exports."""
     return Action(action) in _PURPOSE_REQUIRED
+
+
+_SEE_EVERY_TRANSFER = frozenset({Role.ADMIN, Role.AUDITOR})
+
+
+def sees_every_transfer(principal: Principal) -> bool:
+    """Administrators and auditors oversee every pending transfer, not only their own cases."""
+    return principal.role in _SEE_EVERY_TRANSFER

@@ -7,7 +7,7 @@ them, so the state shown is exactly what the signed ledger proves.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -40,6 +40,8 @@ class PendingDisposal:
     requested_by: str
     reason: str
     requested_at: str
+    approved_by: str | None = None
+    failures: int = 0  # deletions attempted after the approval that failed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,6 +102,10 @@ def derive_state(entries: Iterable[Mapping[str, Any]]) -> EvidenceState:
             )
         elif action == Action.DISPOSAL_APPROVED:
             status = EvidenceStatus.DISPOSAL_APPROVED
+            if disposal is not None:
+                disposal = replace(disposal, approved_by=str(e.get("actor")))
+        elif action == Action.DISPOSAL_FAILED and disposal is not None:
+            disposal = replace(disposal, failures=disposal.failures + 1)
         elif action == Action.DISPOSED:
             status, disposal = EvidenceStatus.DISPOSED, None
         elif action == Action.VERIFICATION:

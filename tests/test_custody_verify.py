@@ -361,7 +361,7 @@ def test_edited_report_fails_its_signature(bundle: Path, key_file: Path, tmp_pat
     other = SigningKey.generate(ORIGIN).verifier().to_text()
     r = verify("report", str(ev_dir / "report.json"), "--trusted-key", other, "--json")
     assert r.returncode == 1
-    assert "not signed by a trusted key" in json.loads(r.stdout)["error"]
+    assert "not by the trusted key" in json.loads(r.stdout)["error"]
 
 
 def test_genuine_report_of_a_failed_verification_exits_1(

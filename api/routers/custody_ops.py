@@ -26,11 +26,12 @@ from api.services.evidence_view import (
     record_touch,
     retained_until,
 )
-from custody import policy
+from custody import ledger_store, policy, transitions
 from custody.db import aware
-from custody.errors import InvalidState, PermissionDenied, UnknownAccount
+from custody.errors import InvalidState, ObjectMissing, StorageError, UnknownAccount
 from custody.ledger import Action, rfc3339, utc_now
 from custody.models import Account, Case, Evidence, LedgerEntry
+from custody.state import EvidenceState, EvidenceStatus
 
 router = APIRouter(prefix="/api/v1", tags=["custody"])
 
@@ -46,23 +47,9 @@ def start_transfer(
 ) -> EvidencePublic:
     """The current custodian hands over; custody stays with them until the recipient accepts."""
     ev, case = authorized_evidence(session, account, policy.Action.EVIDENCE_TRANSFER, evidence_id)
-    state = evidence_state(session, ev.id)
-    if state.custodian != account.name:
-        raise InvalidState(
-            f"only the current custodian ({state.custodian}) can start a transfer of {ev.id}"
-        )
-    if state.status == "disposed":
-        raise InvalidState(f"evidence {ev.id} has been disposed of")
-    if state.pending_transfer is not None:
-        raise InvalidState(
-            f"transfer {state.pending_transfer.transfer_id} to "
-            f"{state.pending_transfer.to_account} is still pending; it must be accepted first"
-        )
     recipient = session.get(Account, body.to)
     if recipient is None or not recipient.active:
         raise UnknownAccount(f"account {body.to!r} does not exist or is deactivated")
-    if recipient.name == account.name:
-        raise InvalidState("a transfer needs a different recipient")
     decision = policy.decide(
         principal=principal_of(recipient),
         action=policy.Action.EVIDENCE_TRANSFER_ACCEPT,
@@ -72,6 +59,8 @@ def start_transfer(
     )
     if not decision.allowed:
         raise InvalidState(f"{recipient.name} could not accept this evidence: {decision.reason}")
+    state = locked_state(session, ev.id)
+    transitions.start_transfer(state, ev.id, by=account.name, to=recipient.name)
     record_touch(
         session,
         account,
@@ -97,13 +86,7 @@ def accept_transfer(evidence_id: str, session: SessionDep, account: AccountDep) 
     ev, _ = authorized_evidence(
         session, account, policy.Action.EVIDENCE_TRANSFER_ACCEPT, evidence_id
     )
-    pending = evidence_state(session, ev.id).pending_transfer
-    if pending is None:
-        raise InvalidState(f"evidence {ev.id} has no pending transfer")
-    if pending.to_account != account.name:
-        raise PermissionDenied(
-            f"the pending transfer of {ev.id} is addressed to {pending.to_account}, not to you"
-        )
+    pending = transitions.accept_transfer(locked_state(session, ev.id), ev.id, by=account.name)
     record_touch(
         session,
         account,
@@ -128,8 +111,8 @@ def pending_transfers(session: SessionDep, account: AccountDep) -> list[Transfer
         .distinct()
     ).scalars()
     now = utc_now()
-    sees_all = account.role in ("admin", "auditor")
     principal = principal_of(account)
+    sees_all = policy.sees_every_transfer(principal)
     grants = grants_of(session, account.name)
     result = []
     for evidence_id in ids:
@@ -173,8 +156,7 @@ def legal_hold(
 ) -> EvidencePublic:
     """Set or clear a legal hold on the stored object and record it."""
     ev, _ = authorized_evidence(session, account, policy.Action.EVIDENCE_LEGAL_HOLD, evidence_id)
-    if evidence_state(session, ev.id).status == "disposed":
-        raise InvalidState(f"evidence {ev.id} has been disposed of")
+    transitions.change_legal_hold(locked_state(session, ev.id), ev.id)
     record = intake_of(session, ev.id)
     lock = ctx.store.set_legal_hold(record.object_key, record.object_version, body.on)
     record_touch(
@@ -202,17 +184,11 @@ def extend_retention(
 ) -> EvidencePublic:
     """Extend the storage retention (never shorten it) and record why."""
     ev, _ = authorized_evidence(session, account, policy.Action.EVIDENCE_LEGAL_HOLD, evidence_id)
-    state = evidence_state(session, ev.id)
-    if state.status == "disposed":
-        raise InvalidState(f"evidence {ev.id} has been disposed of")
+    state = locked_state(session, ev.id)
     until = aware(body.until)
     record = intake_of(session, ev.id)
     current = retained_until(record, state)
-    if until <= current:
-        raise InvalidState(
-            f"retention of {ev.id} already runs until {current.isoformat()}; it can be "
-            "extended but never shortened"
-        )
+    transitions.extend_retention(state, ev.id, current=current, until=until)
     lock = ctx.store.set_retention(record.object_key, record.object_version, until)
     record_touch(
         session,
@@ -243,9 +219,7 @@ def request_disposal(
     ev, _ = authorized_evidence(
         session, account, policy.Action.EVIDENCE_DISPOSE_REQUEST, evidence_id
     )
-    state = evidence_state(session, ev.id)
-    if state.status != "in_custody":
-        raise InvalidState(f"evidence {ev.id} is {state.status}; disposal cannot be requested")
+    transitions.request_disposal(locked_state(session, ev.id), ev.id)
     record_touch(
         session,
         account,
@@ -269,50 +243,94 @@ def approve_disposal(
     ev, _ = authorized_evidence(
         session, account, policy.Action.EVIDENCE_DISPOSE_APPROVE, evidence_id
     )
-    state = evidence_state(session, ev.id)
-    if state.pending_disposal is None or state.status != "disposal_requested":
-        raise InvalidState(f"evidence {ev.id} has no pending disposal request")
-    if state.pending_disposal.requested_by == account.name:
-        raise PermissionDenied("the approver must be a different person from the requester")
-    now = utc_now()
+    state = locked_state(session, ev.id)
     record = intake_of(session, ev.id)
-    if retained_until(record, state) > now:
-        raise InvalidState(
-            f"evidence {ev.id} is retained until {retained_until(record, state).isoformat()}; "
-            "disposal is possible only after retention has expired"
-        )
-    if state.legal_hold:
-        raise InvalidState(f"evidence {ev.id} is under a legal hold; it cannot be disposed of")
+    pending = transitions.approve_disposal(
+        state, ev.id, by=account.name, now=utc_now(), retained_until=retained_until(record, state)
+    )
     record_touch(
         session,
         account,
         Action.DISPOSAL_APPROVED,
         ev,
-        {"request_id": state.pending_disposal.request_id, "reason": body.reason},
+        {"request_id": pending.request_id, "reason": body.reason},
     )
     session.commit()
+    remove_content(ctx, session, account, ev)
+    return evidence_public(session, ev)
+
+
+@router.post(
+    "/evidence/{evidence_id}/disposal/complete",
+    response_model=EvidencePublic,
+    dependencies=[guard(policy.Action.EVIDENCE_DISPOSE_APPROVE)],
+)
+def complete_disposal(
+    evidence_id: str, ctx: ContextDep, session: SessionDep, account: AccountDep
+) -> EvidencePublic:
+    """Retry an approved disposal whose deletion failed (e.g. storage was down)."""
+    ev, _ = authorized_evidence(
+        session, account, policy.Action.EVIDENCE_DISPOSE_APPROVE, evidence_id
+    )
+    transitions.complete_disposal(evidence_state(session, ev.id), ev.id)
+    session.commit()
+    remove_content(ctx, session, account, ev)
+    return evidence_public(session, ev)
+
+
+def locked_state(session: SessionDep, evidence_id: str) -> EvidenceState:
+    """The item's state, read after taking the ledger lock that the transition's entry needs."""
+    ledger_store.lock_head(session)
+    return evidence_state(session, evidence_id)
+
+
+def remove_content(ctx: ContextDep, session: SessionDep, account: Account, ev: Evidence) -> None:
+    """Delete an approved disposal's content, then record DISPOSED, or DISPOSAL_FAILED.
+
+    The deletion runs outside the ledger lock; the outcome is recorded under it, after the
+    state is checked again, so a retry racing another records the disposal once. Content
+    shared with another item that is not disposed of stays (content addressing).
+    """
+    record = intake_of(session, ev.id)
     others = [
-        other
+        other.id
         for other in session.execute(
             select(Evidence).where(
                 col(Evidence.object_key) == record.object_key, col(Evidence.id) != ev.id
             )
         ).scalars()
-        if evidence_state(session, other.id).status != "disposed"
+        if evidence_state(session, other.id).status != EvidenceStatus.DISPOSED
     ]
-    if not others:
-        ctx.store.delete(record.object_key, record.object_version)
+    session.commit()
+    already_absent = False
+    try:
+        if not others:
+            ctx.store.delete(record.object_key, record.object_version)
+    except ObjectMissing:
+        already_absent = True  # a retry after a deletion whose answer was lost
+    except StorageError as e:
+        pending = transitions.complete_disposal(locked_state(session, ev.id), ev.id)
+        record_touch(
+            session,
+            account,
+            Action.DISPOSAL_FAILED,
+            ev,
+            {"request_id": pending.request_id, "code": e.code, "reason": e.message},
+        )
+        session.commit()
+        raise
+    pending = transitions.complete_disposal(locked_state(session, ev.id), ev.id)
     record_touch(
         session,
         account,
         Action.DISPOSED,
         ev,
         {
-            "request_id": state.pending_disposal.request_id,
+            "request_id": pending.request_id,
             "content_removed": not others,
-            "shared_with": [o.id for o in others],
+            **({"already_absent": True} if already_absent else {}),
+            "shared_with": others,
             "digests": dict(record.digests),
         },
     )
     session.commit()
-    return evidence_public(session, ev)
