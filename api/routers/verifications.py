@@ -16,7 +16,7 @@ from api.render import render_html, render_pdf
 from api.schemas import EvidencePublic
 from api.services.evidence_view import evidence_public, evidence_state
 from api.services.export import export_package
-from api.services.verification import verify_evidence
+from api.services.verification import SignedReport, prepare_report, record_report
 from custody import ledger_store, policy
 from custody.errors import InvalidState
 from custody.ledger import Action, EntryDraft
@@ -54,19 +54,28 @@ def verify(
             f"evidence {ev.id} was disposed of after an approved request: its content no "
             "longer exists to verify; its record, digests and history remain (custody history)"
         )
-    signed = verify_evidence(ctx, session, account, ev, case)
+    prepared = prepare_report(ctx, session, account, ev, case)
+    # rendered before it is recorded: a rendering that fails records no verification
+    rendered = _render(prepared, format)
+    signed = record_report(session, account, ev, case, prepared)
+    session.commit()
     headers = {
         "X-Report-SHA256": signed.hash,
         "X-Report-Signature": signed.signature.strip(),
         "X-Verification-Result": signed.report.result,
     }
-    if format == "html":
-        html = render_html(signed.report, report_hash=signed.hash)
-        return Response(html, media_type="text/html; charset=utf-8", headers=headers)
-    if format == "pdf":
-        pdf = render_pdf(signed.report, report_hash=signed.hash)
-        return Response(pdf, media_type="application/pdf", headers=headers)
+    if rendered is not None:
+        return Response(rendered[0], media_type=rendered[1], headers=headers)
     return Response(json.dumps(signed.to_json()), media_type="application/json", headers=headers)
+
+
+def _render(prepared: SignedReport, format: str) -> tuple[str | bytes, str] | None:
+    if format == "html":
+        html = render_html(prepared.report, report_hash=prepared.hash)
+        return html, "text/html; charset=utf-8"
+    if format == "pdf":
+        return render_pdf(prepared.report, report_hash=prepared.hash), "application/pdf"
+    return None
 
 
 @router.get(

@@ -2,8 +2,9 @@
 
 The items come from the case's INTAKE entries on the ledger, not from the evidence table,
 so an item cannot drop out of an export because a row was deleted. Each item in custody is
-re-verified (a signed report each); the EXPORT entry is appended and a checkpoint is signed
-in the same transaction, while the ledger-head lock is held, so the export entry is the
+re-verified and its signed report rendered first; only then, in one transaction, are the
+VERIFICATION entries and the EXPORT entry appended and a checkpoint signed, while the
+ledger-head lock is held. So a failed export records nothing, and the export entry is the
 last leaf of that checkpoint's tree: provably the head of the case's chain at the time of
 export (custody.bundle walks that chain back to ``case.created``).
 """
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from api.context import AppContext
 from api.render import render_html, render_pdf
 from api.services.evidence_view import entry_values, evidence_public
-from api.services.verification import verify_evidence
+from api.services.verification import SignedReport, prepare_report, record_report
 from custody import ledger_store, merkle
 from custody.errors import LedgerIntegrityError
 from custody.intake_record import intake_record
@@ -68,7 +69,7 @@ def export_package(
     ctx: AppContext, session: Session, account: Account, case: Case, purpose: str | None
 ) -> dict[str, Any]:
     items: list[dict[str, Any]] = []
-    report_hashes: dict[str, str] = {}
+    reports: list[tuple[Evidence, SignedReport]] = []
     exported: list[str] = []
     disposed: list[str] = []
     for ev in case_items(session, case):
@@ -77,8 +78,8 @@ def export_package(
             # (intake to disposal) and the EXPORT entry names it, but no report.
             disposed.append(ev.id)
             continue
-        signed = verify_evidence(ctx, session, account, ev, case)
-        report_hashes[ev.id] = signed.hash
+        signed = prepare_report(ctx, session, account, ev, case)
+        reports.append((ev, signed))
         exported.append(ev.id)
         items.append(
             {
@@ -92,6 +93,12 @@ def export_package(
                 ).decode(),
             }
         )
+    session.rollback()  # end the read transaction: nothing has been recorded so far
+    # Every report is rendered: now, in one transaction, the verifications, the export and
+    # the checkpoint that ends at it. A failure above has recorded nothing.
+    for ev, signed in reports:
+        record_report(session, account, ev, case, signed)
+    report_hashes = {ev.id: signed.hash for ev, signed in reports}
     export = ledger_store.append(
         session,
         EntryDraft(

@@ -9,7 +9,7 @@ Three steps, so that no database transaction spans the content read:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -39,7 +39,7 @@ class SignedReport:
     canonical: bytes
     hash: str
     signature: str
-    seq: int  # the VERIFICATION entry that recorded it
+    seq: int | None  # the VERIFICATION entry that recorded it (None until recorded)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -103,9 +103,15 @@ def stored_entries(session: Session, evidence_id: str, tree_size: int) -> list[S
     return out
 
 
-def verify_evidence(
+def prepare_report(
     ctx: AppContext, session: Session, account: Account, ev: Evidence, case: Case
 ) -> SignedReport:
+    """Steps 1–3 without the VERIFICATION entry: the signed report, nothing on the ledger.
+
+    A checkpoint may be signed and stored on the way (checkpoints are not ledger entries).
+    The caller records the report with :func:`record_report` and commits; an export renders
+    every report first, so that a failure commits no entry at all.
+    """
     record = intake_of(session, ev.id)
     disposed = evidence_state(session, ev.id).status == EvidenceStatus.DISPOSED
     table_row = row_facts(ev)
@@ -131,8 +137,22 @@ def verify_evidence(
         lock=lock,
         table_row=table_row,
     )
+    session.commit()  # the checkpoint, if one was signed; no write lock is kept
     canonical = report_bytes(report)
-    digest = report_hash(report)
+    return SignedReport(
+        report=report,
+        canonical=canonical,
+        hash=report_hash(report),
+        signature=sign_report(canonical, ctx.signing_key),
+        seq=None,
+    )
+
+
+def record_report(
+    session: Session, account: Account, ev: Evidence, case: Case, signed: SignedReport
+) -> SignedReport:
+    """Append the VERIFICATION entry of a prepared report; the caller commits."""
+    report = signed.report
     sealed = ledger_store.append(
         session,
         EntryDraft(
@@ -143,17 +163,10 @@ def verify_evidence(
             evidence=ev.id,
             details={
                 "result": report.result,
-                "report_sha256": digest,
+                "report_sha256": signed.hash,
                 "findings": report.findings,
                 "checkpoint_size": report.ledger.tree_size,
             },
         ),
     )
-    session.commit()
-    return SignedReport(
-        report=report,
-        canonical=canonical,
-        hash=digest,
-        signature=sign_report(canonical, ctx.signing_key),
-        seq=sealed.seq,
-    )
+    return replace(signed, seq=sealed.seq)
