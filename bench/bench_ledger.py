@@ -49,7 +49,7 @@ from custody import ledger_store, merkle
 from custody.checkpoint import Checkpoint, SigningKey, open_checkpoint, sign_checkpoint
 from custody.db import make_engine, migrate
 from custody.errors import ProofError
-from custody.ledger import GENESIS_PREV, Action, EntryDraft, SealedEntry, seal_entry
+from custody.ledger import Action, EntryDraft, MemoryLedger, SealedEntry
 from custody.log_audit import audit_log
 from custody.models import LedgerNode
 
@@ -71,10 +71,11 @@ class Row:
 
 
 def draft(i: int) -> EntryDraft:
+    """Entry 0 creates the case; every later one views an item of it (a case chain)."""
     return EntryDraft(
         actor="li.wei",
         department="forensics",
-        action=Action.VIEW,
+        action=Action.CASE_CREATED if i == 0 else Action.VIEW,
         case="2026-XS-0117",
         evidence=str(uuid.UUID(int=i)),
         details={"purpose": "bench", "i": i},
@@ -307,13 +308,11 @@ def proof_rows(size: int, proofs: int) -> list[Row]:
 
 def audit_rows(count: int) -> list[Row]:
     start = time.perf_counter()
-    entries: list[SealedEntry] = []
-    prev = GENESIS_PREV
+    ledger = MemoryLedger()
     t0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
     for i in range(count):
-        sealed = seal_entry(draft(i), seq=i, prev=prev, time=t0 + dt.timedelta(milliseconds=i))
-        entries.append(sealed)
-        prev = sealed.hash_hex
+        ledger.append(draft(i), time=t0 + dt.timedelta(milliseconds=i))
+    entries: list[SealedEntry] = ledger.entries
     seal_seconds = time.perf_counter() - start
     key = SigningKey.generate(ORIGIN)
     tree = merkle.MemoryTree(e.hash for e in entries)
