@@ -142,7 +142,7 @@ def authorized_evidence(
 ) -> tuple[Evidence, Case]:
     """Load an evidence item and its case, and decide ``action`` on it (recording refusals)."""
     ev = get_evidence(session, evidence_id)
-    case = visible_case(session, account, ev.case_number)
+    case = visible_case(session, ev.case_number)
     authorize(session, account, action, case=case, evidence=ev.id, purpose=purpose)
     return ev, case
 
@@ -155,7 +155,7 @@ def get_evidence(session: Session, evidence_id: str) -> Evidence:
     return row
 
 
-def visible_case(session: Session, account: Account, number: str) -> Case:
+def visible_case(session: Session, number: str) -> Case:
     """The case if it exists; UnknownCase otherwise (authorization is checked separately)."""
     case = session.get(Case, number)
     if case is None:

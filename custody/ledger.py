@@ -13,7 +13,7 @@ pure.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -61,7 +61,6 @@ class Action(StrEnum):
     OBJECT_UNREFERENCED = "object.unreferenced"  # stored content no evidence record references
     ACCOUNT_CREATED = "account.created"
     TOKEN_ISSUED = "account.token_issued"  # noqa: S105
-    TOKEN_REVOKED = "account.token_revoked"  # noqa: S105
     ACCOUNT_DEACTIVATED = "account.deactivated"
     GRANT_CREATED = "grant.created"
     GRANT_REVOKED = "grant.revoked"
@@ -186,27 +185,6 @@ def check_entry(canonical: bytes, *, expected_seq: int, expected_prev: str) -> b
             seq=expected_seq,
         )
     return leaf_hash(canonical)
-
-
-def verify_chain(
-    entries: Iterable[tuple[int, bytes]], *, start_seq: int = 0, start_prev: str = GENESIS_PREV
-) -> list[bytes]:
-    """Walk ``(seq, canonical)`` pairs in order; return leaf hashes or name the first bad seq."""
-    hashes: list[bytes] = []
-    prev = start_prev
-    expected = start_seq
-    for seq, canonical in entries:
-        if seq != expected:
-            raise LedgerIntegrityError(
-                f"expected entry {expected} next but got {seq}: "
-                "entries are missing or out of order",
-                seq=expected,
-            )
-        h = check_entry(canonical, expected_seq=expected, expected_prev=prev)
-        hashes.append(h)
-        prev = h.hex()
-        expected += 1
-    return hashes
 
 
 class MemoryLedger:

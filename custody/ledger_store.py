@@ -187,12 +187,6 @@ def checkpoint_at(session: Session, tree_size: int) -> Checkpoint | None:
     return session.get(Checkpoint, tree_size)
 
 
-def latest_checkpoint(session: Session) -> Checkpoint | None:
-    return session.execute(
-        select(Checkpoint).order_by(col(Checkpoint.size).desc()).limit(1)
-    ).scalar_one_or_none()
-
-
 def sign_current(session: Session, key: SigningKey, origin: str) -> Checkpoint:
     """Return a signed checkpoint at the current size, signing and persisting one if needed.
 

@@ -50,7 +50,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TypeVar
 
-from custody.errors import InputError, PermissionDenied
+from custody.errors import InputError
 
 __all__ = [
     "CASE_SCOPED",
@@ -71,7 +71,6 @@ __all__ = [
     "parse_level",
     "parse_role",
     "purpose_required",
-    "require",
 ]
 
 
@@ -536,29 +535,6 @@ def can_view_case(
         principal=principal, action=Action.CASE_VIEW, case=case, grants=grants, now=now
     )
     return decision.allowed
-
-
-def require(
-    *,
-    principal: Principal,
-    action: Action,
-    case: CaseScope | None,
-    grants: Iterable[Grant] = (),
-    now: datetime,
-) -> Decision:
-    """Like :func:`decide`, but raise PermissionDenied when the request is refused.
-
-    The exception carries ``hide_existence`` (answer 404, not 403) and ``public_message``
-    (what the caller may be told) in its ``extra``; its message is the full reason.
-    """
-    decision = decide(principal=principal, action=action, case=case, grants=grants, now=now)
-    if not decision.allowed:
-        raise PermissionDenied(
-            decision.reason,
-            hide_existence=decision.hide_existence,
-            public_message=decision.public_reason,
-        )
-    return decision
 
 
 def purpose_required(action: Action) -> bool:

@@ -44,7 +44,7 @@ def grant_public(g: Grant) -> GrantPublic:
 def create_grant(
     number: str, body: GrantCreate, session: SessionDep, admin: AccountDep
 ) -> GrantPublic:
-    case = visible_case(session, admin, number)
+    case = visible_case(session, number)
     grantee = session.get(Account, body.account)
     if grantee is None:
         raise UnknownAccount(f"account {body.account!r} does not exist")
@@ -89,7 +89,7 @@ def create_grant(
     dependencies=[guard(policy.Action.GRANT_MANAGE)],
 )
 def list_grants(number: str, session: SessionDep, admin: AccountDep) -> list[GrantPublic]:
-    case = visible_case(session, admin, number)
+    case = visible_case(session, number)
     rows = session.execute(
         select(Grant).where(col(Grant.case_number) == case.number).order_by(col(Grant.created_at))
     ).scalars()

@@ -84,7 +84,7 @@ def _render(prepared: SignedReport, format: str) -> tuple[str | bytes, str] | No
     dependencies=[guard(policy.Action.EVIDENCE_VIEW)],
 )
 def list_evidence(number: str, session: SessionDep, account: AccountDep) -> list[EvidencePublic]:
-    case = visible_case(session, account, number)
+    case = visible_case(session, number)
     authorize(session, account, policy.Action.EVIDENCE_VIEW, case=case)
     rows = session.execute(
         select(Evidence)
@@ -123,7 +123,7 @@ def export_case(
     proof and a proof of its prev link against a checkpoint whose last leaf is the EXPORT
     entry.
     """
-    case = visible_case(session, account, number)
+    case = visible_case(session, number)
     authorize(session, account, policy.Action.EVIDENCE_EXPORT, case=case, purpose=body.purpose)
     purpose = require_purpose(policy.Action.EVIDENCE_EXPORT, body.purpose)
     return export_package(ctx, session, account, case, purpose)

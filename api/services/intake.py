@@ -29,8 +29,6 @@ from custody.ledger_store import append
 from custody.models import Account, Evidence
 from storage.base import StoredObject
 
-UNSAFE_NAME_CHARS = ("/", "\\", "\x00")
-
 
 def parse_metadata(raw: bytes | str | None) -> IntakeMetadata:
     """Parse and validate the metadata JSON; MalformedMetadata says exactly what is wrong."""
@@ -62,7 +60,7 @@ class PreparedIntake:
 def prepare(ctx: AppContext, account: Account, meta: IntakeMetadata) -> PreparedIntake:
     """Everything that can be refused before a byte is stored: case, permission, algorithms."""
     with ctx.session() as session:
-        case = visible_case(session, account, meta.case)
+        case = visible_case(session, meta.case)
         authorize(session, account, policy.Action.EVIDENCE_INTAKE, case=case)
     algorithms = required_algorithms(
         [*ctx.settings.extra_digests.split(","), *meta.algorithms], meta.declared_digests

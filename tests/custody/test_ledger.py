@@ -1,9 +1,12 @@
 """Ledger entries and the hash chain (pure): encoding, hashing, and naming the first bad seq.
 
-A note on what the chain alone can say. ``verify_chain`` walks links: when entry k is edited
+A note on what the chain alone can say. The attacks below go through
+:func:`custody.log_audit.audit_log` against a checkpoint signed over exactly the entries
+presented (:func:`audit_as_signed`): the root then matches whatever is there, so only the
+chain can object, as it must when a signer was careless or complicit. When entry k is edited
 in place (still canonical, same seq, same prev) entry k itself looks fine and the first link
 that fails is entry k+1's ``prev``, so the chain names **k+1**; an edit of the *last* entry
-breaks no link at all. Naming k (and catching the last entry) takes the signed Merkle root:
+breaks no link at all. Naming k (and catching the last entry) takes an honest signed root:
 see tests/custody/test_log_audit.py, where the bisection over consistency proofs does it.
 """
 
@@ -17,6 +20,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from custody.canonical import canonical_json
+from custody.checkpoint import Checkpoint
 from custody.errors import InputError, LedgerIntegrityError
 from custody.ledger import (
     ENTRY_FIELDS,
@@ -28,11 +32,13 @@ from custody.ledger import (
     check_entry,
     rfc3339,
     seal_entry,
-    verify_chain,
 )
+from custody.log_audit import audit_log
+from custody.merkle import MemoryTree, leaf_hash
 
 T0 = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
 N = 9
+ORIGIN = "test.custody.example/ledger"
 
 
 def draft(i: int) -> EntryDraft:
@@ -70,9 +76,20 @@ def reference_jcs(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def signed_over(entries: list[tuple[int, bytes]]) -> Checkpoint:
+    """A checkpoint whose root is that of exactly these entries, whatever they are."""
+    tree = MemoryTree(leaf_hash(canonical) for _, canonical in entries)
+    return Checkpoint(origin=ORIGIN, size=len(entries), root=tree.root())
+
+
+def audit_as_signed(entries: list[tuple[int, bytes]]) -> list[bytes]:
+    """Audit ``entries`` against a checkpoint over themselves: only the chain can object."""
+    return list(audit_log(entries, signed_over(entries)).leaves)
+
+
 def first_bad(entries: list[tuple[int, bytes]]) -> int | None:
     with pytest.raises(LedgerIntegrityError) as info:
-        verify_chain(entries)
+        audit_as_signed(entries)
     return info.value.seq
 
 
@@ -179,24 +196,24 @@ def test_action_values_are_stable_strings() -> None:
     ] == ("custom.thing")
 
 
-# --- verify_chain --------------------------------------------------------------------------
+# --- the chain, through the audit -------------------------------------------------------
 
 
-def test_verify_chain_accepts_a_good_chain() -> None:
+def test_audit_accepts_a_good_chain() -> None:
     chain = make_chain()
-    assert verify_chain(pairs(chain)) == [e.hash for e in chain]
-    assert verify_chain([]) == []
+    assert audit_as_signed(pairs(chain)) == [e.hash for e in chain]
+    assert audit_as_signed([]) == []
 
 
-def test_verify_chain_checks_a_segment_from_a_known_prev() -> None:
+def test_check_entry_checks_an_entry_from_a_known_prev() -> None:
     chain = make_chain()
-    tail = pairs(chain)[4:]
-    assert verify_chain(tail, start_seq=4, start_prev=chain[3].hash_hex) == [
-        e.hash for e in chain[4:]
-    ]
+    assert check_entry(chain[4].canonical, expected_seq=4, expected_prev=chain[3].hash_hex) == (
+        chain[4].hash
+    )
     with pytest.raises(LedgerIntegrityError) as info:
-        verify_chain(tail, start_seq=4, start_prev=chain[2].hash_hex)
+        check_entry(chain[4].canonical, expected_seq=4, expected_prev=chain[2].hash_hex)
     assert info.value.seq == 4
+    assert "chain is broken" in info.value.message
 
 
 @pytest.mark.parametrize("k", [0, 3, N - 2])
@@ -206,7 +223,7 @@ def test_edited_entry_breaks_at_its_successor(k: int) -> None:
     entries[k] = (k, recanon(entries[k][1], actor="someone.else"))
     check_entry(entries[k][1], expected_seq=k, expected_prev=json.loads(entries[k][1])["prev"])
     with pytest.raises(LedgerIntegrityError) as info:
-        verify_chain(entries)
+        audit_as_signed(entries)
     assert info.value.seq == k + 1
     assert "chain is broken" in info.value.message
 
@@ -216,7 +233,7 @@ def test_edited_last_entry_is_invisible_to_the_chain_alone() -> None:
     chain = make_chain()
     entries = pairs(chain)
     entries[-1] = (N - 1, recanon(entries[-1][1], details={"purpose": "forged"}))
-    hashes = verify_chain(entries)
+    hashes = audit_as_signed(entries)
     assert hashes[:-1] == [e.hash for e in chain[:-1]]
     assert hashes[-1] != chain[-1].hash
 
@@ -234,10 +251,14 @@ def test_deleted_entry(k: int) -> None:
     entries = pairs(make_chain())
     del entries[k]
     if k == N - 1:
-        verify_chain(entries)  # dropping the tail is a shorter, valid chain: needs a checkpoint
+        audit_as_signed(entries)  # dropping the tail is a shorter, valid chain
+        with pytest.raises(LedgerIntegrityError) as info:  # which the real checkpoint catches
+            audit_log(entries, signed_over(pairs(make_chain())))
+        assert info.value.seq == N - 1
+        assert "entries were deleted" in info.value.message
         return
     with pytest.raises(LedgerIntegrityError) as info:
-        verify_chain(entries)
+        audit_as_signed(entries)
     assert info.value.seq == k
     assert "missing or out of order" in info.value.message
 
@@ -260,7 +281,7 @@ def test_two_swapped_entries(k: int) -> None:
     (sa, ca), (sb, cb) = entries[k], entries[k + 1]
     entries[k], entries[k + 1] = (sa, cb), (sb, ca)
     with pytest.raises(LedgerIntegrityError) as info:
-        verify_chain(entries)
+        audit_as_signed(entries)
     assert info.value.seq == k
     assert f"carries seq {k + 1}" in info.value.message
 
@@ -290,7 +311,7 @@ def test_non_canonical_reencoding(reencode: object) -> None:
     assert json.loads(other) == value and other != entries[k][1]
     entries[k] = (k, other)
     with pytest.raises(LedgerIntegrityError) as info:
-        verify_chain(entries)
+        audit_as_signed(entries)
     assert info.value.seq == k
     assert "canonical" in info.value.message
 
@@ -303,7 +324,7 @@ def test_missing_field(missing: str) -> None:
     del value[missing]
     entries[k] = (k, canonical_json(value))
     with pytest.raises(LedgerIntegrityError) as info:
-        verify_chain(entries)
+        audit_as_signed(entries)
     assert info.value.seq == k
     assert f"lacks field(s) {missing}" in info.value.message
 

@@ -21,8 +21,10 @@ from sqlmodel import Session, col
 
 from custody import ledger_store, merkle
 from custody.case_chain import audit_case_links
+from custody.checkpoint import Checkpoint
 from custody.db import make_engine, migrate
-from custody.ledger import Action, EntryDraft, verify_chain
+from custody.ledger import Action, EntryDraft
+from custody.log_audit import audit_log
 from custody.models import LedgerEntry, LedgerNode
 
 PROCESSES, PER_PROCESS = 4, 200
@@ -79,7 +81,9 @@ def check_linear_ledger(engine: Engine, writers: dict[str, int]) -> None:
         node_count = session.execute(select(func.count()).select_from(LedgerNode)).scalar_one()
     assert len(rows) == total
     assert [r.seq for r in rows] == list(range(total))  # no gaps, no duplicates
-    leaves = verify_chain((r.seq, bytes(r.canonical)) for r in rows)  # every prev link
+    pairs = [(r.seq, bytes(r.canonical)) for r in rows]
+    # every hash and prev link, and the database's root recomputed from the entries
+    leaves = audit_log(pairs, Checkpoint(origin="test/ledger", size=total, root=db_root)).leaves
     assert [h.hex() for h in leaves] == [r.entry_hash for r in rows]
     assert db_root == merkle.MemoryTree(leaves).root()
     assert node_count == sum(total >> level for level in range(total.bit_length()))

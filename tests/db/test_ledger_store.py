@@ -11,9 +11,11 @@ from sqlalchemy import Engine, event, insert, select, text
 from sqlmodel import Session, col
 
 from custody import ledger_store, merkle
+from custody.checkpoint import Checkpoint as SignedCheckpoint
 from custody.checkpoint import SigningKey, open_checkpoint
 from custody.errors import CaseExists, CheckpointError, InputError, LedgerIntegrityError
-from custody.ledger import GENESIS_PREV, Action, EntryDraft, verify_chain
+from custody.ledger import GENESIS_PREV, Action, EntryDraft
+from custody.log_audit import audit_log
 from custody.models import Checkpoint, LedgerEntry, LedgerHead, LedgerNode
 
 ORIGIN = "test.custody.example/ledger"
@@ -118,6 +120,7 @@ def test_appends_give_consecutive_seqs_with_prev_links(engine: Engine) -> None:
         assert head is not None
         assert (head.size, head.last_hash) == (12, sealed[-1].hash_hex)
         assert ledger_store.size(session) == 12
+        root = ledger_store.root(session, 12)
     assert [r.seq for r in rows] == list(range(12))
     prev = GENESIS_PREV
     for row, s in zip(rows, sealed, strict=True):
@@ -132,7 +135,11 @@ def test_appends_give_consecutive_seqs_with_prev_links(engine: Engine) -> None:
             value["evidence"],
         )
         prev = row.entry_hash
-    assert verify_chain((r.seq, bytes(r.canonical)) for r in rows) == [s.hash for s in sealed]
+    audited = audit_log(
+        [(r.seq, bytes(r.canonical)) for r in rows],
+        SignedCheckpoint(origin=ORIGIN, size=12, root=root),
+    )
+    assert list(audited.leaves) == [s.hash for s in sealed]
 
 
 def test_rolled_back_append_leaves_no_trace(engine: Engine) -> None:
@@ -391,8 +398,7 @@ def test_sign_current_persists_one_checkpoint_per_size(engine: Engine) -> None:
     with Session(engine) as session:
         rows = session.execute(select(Checkpoint).order_by(col(Checkpoint.size))).scalars().all()
         assert [r.size for r in rows] == [0, 3, 4]
-        latest = ledger_store.latest_checkpoint(session)
-        assert latest is not None and latest.size == 4
+        assert open_checkpoint(rows[-1].note, [verifier]) == cp4  # the newest is kept as signed
         kept = ledger_store.checkpoint_at(session, 3)
         assert kept is not None and kept.note == first_note
         assert ledger_store.checkpoint_at(session, 2) is None
