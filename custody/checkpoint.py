@@ -7,8 +7,6 @@ what lets a court trust the log without trusting us.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import re
 from collections.abc import Sequence
@@ -18,6 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from custody import b64
 from custody.errors import CheckpointError
 
 ALG_ED25519 = 0x01
@@ -58,21 +57,6 @@ def _check_name(name: object) -> str:
     return name
 
 
-def _b64decode(text: str, what: str) -> bytes:
-    """Strict standard base64: right alphabet, right padding, canonical trailing bits."""
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise CheckpointError(f"{what} is not valid base64") from None
-    if base64.b64encode(raw).decode("ascii") != text:
-        raise CheckpointError(f"{what} is not canonical base64")
-    return raw
-
-
-def _b64encode(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
-
-
 def key_id(name: str, public: bytes) -> bytes:
     """SHA-256(name || 0x0A || 0x01 || pubkey)[:4] (C2SP signed-note, Ed25519)."""
     data = name.encode("utf-8") + b"\n" + bytes([ALG_ED25519]) + public
@@ -110,7 +94,7 @@ class Checkpoint:
 
     def body(self) -> str:
         """The note text: origin, decimal size, base64 root, each ending in a newline."""
-        return f"{self.origin}\n{self.size}\n{_b64encode(self.root)}\n"
+        return f"{self.origin}\n{self.size}\n{b64.encode(self.root)}\n"
 
 
 def parse_checkpoint(body: str) -> Checkpoint:
@@ -131,7 +115,7 @@ def parse_checkpoint(body: str) -> Checkpoint:
     size = int(size_text)
     if size > MAX_TREE_SIZE:
         raise CheckpointError(f"malformed checkpoint: tree size {size_text} is too large")
-    root = _b64decode(root_text, "checkpoint root hash")
+    root = b64.decode(root_text, "checkpoint root hash")
     if len(root) != _HASH_SIZE:
         raise CheckpointError(
             f"malformed checkpoint: root hash is {len(root)} bytes, expected {_HASH_SIZE}"
@@ -174,7 +158,7 @@ class VerifierKey:
         _check_name(name)
         if not _KEY_ID_HEX.fullmatch(hex_id):
             raise CheckpointError(f"malformed verifier key: key id {hex_id!r} is not 8 hex digits")
-        raw = _b64decode(key64, "verifier key")
+        raw = b64.decode(key64, "verifier key")
         if len(raw) != 33 or raw[0] != ALG_ED25519:
             raise CheckpointError(
                 "malformed verifier key: expected algorithm 0x01 (Ed25519) and a 32-byte key"
@@ -187,7 +171,7 @@ class VerifierKey:
         return cls(name=name, key_id=bytes.fromhex(hex_id), public=public)
 
     def to_text(self) -> str:
-        return f"{self.name}+{self.key_id.hex()}+{_b64encode(bytes([ALG_ED25519]) + self.public)}"
+        return f"{self.name}+{self.key_id.hex()}+{b64.encode(bytes([ALG_ED25519]) + self.public)}"
 
     def verify(self, message: bytes, signature: bytes) -> None:
         """Raw Ed25519 verification; raises :class:`CheckpointError` on any failure."""
@@ -225,7 +209,7 @@ class SigningKey:
         _check_name(name)
         if not _KEY_ID_HEX.fullmatch(hex_id):
             raise CheckpointError(f"malformed signing key: key id {hex_id!r} is not 8 hex digits")
-        raw = _b64decode(key64, "signing key")
+        raw = b64.decode(key64, "signing key")
         if len(raw) != 33 or raw[0] != ALG_ED25519:
             raise CheckpointError(
                 "malformed signing key: expected algorithm 0x01 (Ed25519) and a 32-byte seed"
@@ -247,7 +231,7 @@ class SigningKey:
         return VerifierKey(name=self.name, key_id=self.key_id, public=self.public)
 
     def to_text(self) -> str:
-        seed = _b64encode(bytes([ALG_ED25519]) + self.private.private_bytes_raw())
+        seed = b64.encode(bytes([ALG_ED25519]) + self.private.private_bytes_raw())
         return f"PRIVATE+KEY+{self.name}+{self.key_id.hex()}+{seed}"
 
     def sign(self, message: bytes) -> bytes:
@@ -271,7 +255,7 @@ def sign_note(body: str, key: SigningKey) -> str:
         raise CheckpointError("malformed note: the text must end with a newline")
     _check_note_chars(body, "the text")
     signature = key.key_id + key.sign(body.encode("utf-8"))
-    return f"{body}\n{SIGNATURE_PREFIX}{key.name} {_b64encode(signature)}\n"
+    return f"{body}\n{SIGNATURE_PREFIX}{key.name} {b64.encode(signature)}\n"
 
 
 def open_note(text: str, verifiers: Sequence[VerifierKey]) -> tuple[str, list[VerifierKey]]:
@@ -311,7 +295,7 @@ def open_note(text: str, verifiers: Sequence[VerifierKey]) -> tuple[str, list[Ve
         name, sep, sig64 = line[len(SIGNATURE_PREFIX) :].partition(" ")
         if not sep or not _is_valid_name(name) or not sig64:
             raise CheckpointError(f"malformed note: signature line {number} is malformed")
-        raw = _b64decode(sig64, f"signature line {number}")
+        raw = b64.decode(sig64, f"signature line {number}")
         if len(raw) < 5:
             raise CheckpointError(f"malformed note: signature line {number} is too short")
         verifier = known.get((name, raw[:4]))

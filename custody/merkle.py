@@ -10,13 +10,12 @@ or padded values.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from custody import b64
 from custody.errors import ProofError
 
 HASH_SIZE = 32
@@ -379,10 +378,7 @@ class ConsistencyProof:
 
 
 def _encode_hashes(hashes: Sequence[bytes]) -> list[str]:
-    return [
-        base64.b64encode(_check_hash(h, f"proof hash #{i}")).decode("ascii")
-        for i, h in enumerate(hashes)
-    ]
+    return [b64.encode(_check_hash(h, f"proof hash #{i}")) for i, h in enumerate(hashes)]
 
 
 def inclusion_proof_json(index: int, size: int, hashes: Sequence[bytes]) -> dict[str, Any]:
@@ -401,15 +397,7 @@ def consistency_proof_json(first: int, second: int, hashes: Sequence[bytes]) -> 
 
 def _b64_hash(value: object, what: str) -> bytes:
     """Strict standard base64 of exactly 32 bytes; non-canonical encodings are refused."""
-    if not isinstance(value, str):
-        raise ProofError(f"{what} must be a base64 string, got {type(value).__name__}")
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise ProofError(f"{what} is not valid base64: {value!r}") from None
-    if base64.b64encode(raw).decode("ascii") != value:
-        raise ProofError(f"{what} is not canonical base64: {value!r}")
-    return _check_hash(raw, what)
+    return _check_hash(b64.decode(value, what, ProofError), what)
 
 
 def _field(obj: Mapping[str, object], key: str, kind: str) -> object:

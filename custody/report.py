@@ -10,14 +10,13 @@ a signed-note body, which always has at least three lines: one key safely signs 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from custody import b64
 from custody.canonical import canonical_json
 from custody.checkpoint import SigningKey, VerifierKey
 from custody.errors import CheckpointError, MalformedMetadata
@@ -434,7 +433,7 @@ def parse_report(data: bytes) -> VerificationReport:
 def sign_report(report_bytes: bytes, key: SigningKey) -> str:
     """``"<key name> <base64(4-byte key id || 64-byte Ed25519 signature)>\\n"``."""
     raw = key.key_id + key.sign(report_bytes)
-    return f"{key.name} {base64.b64encode(raw).decode('ascii')}\n"
+    return f"{key.name} {b64.encode(raw)}\n"
 
 
 def verify_report_signature(
@@ -458,10 +457,7 @@ def verify_report_signature(
             raise CheckpointError(
                 f"report signature line {number} is malformed: expected '<key name> <base64>'"
             )
-        try:
-            raw = base64.b64decode(sig64, validate=True)
-        except (binascii.Error, ValueError):
-            raise CheckpointError(f"report signature line {number} is not valid base64") from None
+        raw = b64.decode(sig64, f"report signature line {number}")
         if len(raw) != 4 + 64:
             raise CheckpointError(
                 f"report signature line {number} must hold a 4-byte key id and a 64-byte "

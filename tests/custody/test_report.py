@@ -213,6 +213,20 @@ def test_malformed_signatures(text: str) -> None:
         verify_report_signature(b"{}", text, [key.verifier()])
 
 
+def test_non_canonical_signature_is_refused() -> None:
+    """The same signature bytes spelled with non-zero trailing bits: refused, as checkpoints do."""
+    key = SigningKey.generate("custody.example/ledger")
+    raw = report_bytes(sample_report())
+    name, sig64 = sign_report(raw, key).split()
+    assert sig64.endswith("=") and not sig64.endswith("==")  # 68 bytes: 2 unused bits
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    last = alphabet.index(sig64[-2])
+    respelled = sig64[:-2] + alphabet[last | 1] + "="
+    assert base64.b64decode(respelled, validate=True) == base64.b64decode(sig64)
+    with pytest.raises(CheckpointError, match="not canonical base64"):
+        verify_report_signature(raw, f"{name} {respelled}\n", [key.verifier()])
+
+
 def test_how_to_verify_mentions_the_recipes() -> None:
     for text in (HOW_TO_VERIFY_EN, HOW_TO_VERIFY_ZH):
         assert "sha256sum" in text and "b3sum" in text
