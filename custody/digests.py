@@ -3,7 +3,9 @@
 BLAKE3 (the content address) and SHA-256 (what imaging tools and courts print) are always
 computed; MD5, SHA-1 and SM3 on demand. Each algorithm runs in its own thread per chunk:
 blake3 and hashlib release the GIL on large buffers, so a multi-GB image costs the time of
-the slowest algorithm, not the sum.
+the slowest algorithm, not the sum. SM3 comes from hashlib where the system OpenSSL has it,
+else from ``cryptography`` (a base dependency, with its own OpenSSL), so a court's machine
+can recompute an SM3 check value either way.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 import blake3 as _blake3
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
 
 from custody.errors import InvalidDigest, UnknownAlgorithm
-from custody.sm3 import SM3
 
 ALWAYS: tuple[str, ...] = ("blake3", "sha256")
 OPTIONAL: tuple[str, ...] = ("md5", "sha1", "sm3")
@@ -37,14 +40,40 @@ class _Hash(Protocol):
     def hexdigest(self) -> str: ...
 
 
+class CryptographySM3:
+    """``cryptography``'s SM3 behind the hashlib interface (its digest does not finalize)."""
+
+    name = "sm3"
+    digest_size = 32
+    block_size = 64
+
+    def __init__(self) -> None:
+        try:
+            self._hash = hashes.Hash(hashes.SM3())
+        except UnsupportedAlgorithm as e:
+            raise UnknownAlgorithm(
+                "SM3 is not available here: neither hashlib nor cryptography's OpenSSL "
+                "offers it; install a cryptography wheel built with SM3"
+            ) from e
+
+    def update(self, data: bytes | memoryview, /) -> None:
+        self._hash.update(data)
+
+    def digest(self) -> bytes:
+        return self._hash.copy().finalize()
+
+    def hexdigest(self) -> str:
+        return self.digest().hex()
+
+
 def _new(algorithm: str) -> _Hash:
     if algorithm == "blake3":
         return _blake3.blake3()
     if algorithm == "sm3":
         try:
             return hashlib.new("sm3")
-        except ValueError:  # OpenSSL without SM3: fall back to the pure implementation
-            return SM3()
+        except ValueError:  # this OpenSSL has no SM3: cryptography's
+            return CryptographySM3()
     return hashlib.new(algorithm)
 
 

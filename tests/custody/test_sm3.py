@@ -1,8 +1,9 @@
-"""custody.sm3: the pure-Python SM3 used where OpenSSL lacks it.
+"""SM3 as custody.digests computes it: hashlib's where OpenSSL has SM3, else cryptography's.
 
-The known-answer tests of the pure class never skip: they are what makes the fallback
-trustworthy on a court's machine. Only the comparison with OpenSSL skips when hashlib has no
-``sm3``.
+The known answers run through the hasher itself (MultiHasher, hash_stream) twice: as it
+runs here, and with hashlib's SM3 made unavailable, so that the cryptography fallback a
+court's machine may use is checked on every machine. Only the comparison of the two
+backends skips, when hashlib has no ``sm3``.
 """
 
 from __future__ import annotations
@@ -11,16 +12,18 @@ import hashlib
 import io
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from cryptography.exceptions import UnsupportedAlgorithm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import custody.digests
-from custody.digests import MultiHasher, hash_stream
-from custody.sm3 import SM3
+from custody.digests import CryptographySM3, MultiHasher, hash_stream
+from custody.errors import UnknownAlgorithm
 
 
 def _openssl_has_sm3() -> bool:
@@ -37,8 +40,8 @@ _OPENSSL_HAS_SM3 = _openssl_has_sm3()
 
 needs_openssl_sm3 = pytest.mark.skipif(
     not _OPENSSL_HAS_SM3,
-    reason="hashlib (this OpenSSL build) offers no sm3, so there is nothing to compare the "
-    "pure implementation with; its known-answer tests still run",
+    reason="hashlib (this OpenSSL build) offers no sm3, so there is no second SM3 to compare "
+    "cryptography's with; the known-answer tests still run",
 )
 
 # GB/T 32905-2016 Appendix A (示例), reproduced in draft-sca-cfrg-sm3 and in OpenSSL's
@@ -100,89 +103,8 @@ KATS: list[tuple[bytes, str]] = [
 KAT_IDS = ["gbt-example-1", "gbt-example-2", "empty", "za-p57", "za-p59", "topsec-cert"]
 
 
-# ---------------------------------------------------------------------------------------
-# The pure class: known answers (never skipped).
-# ---------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("message", "expected"), KATS, ids=KAT_IDS)
-def test_pure_sm3_known_answers(message: bytes, expected: str) -> None:
-    assert SM3(message).hexdigest() == expected
-    assert SM3(message).digest() == bytes.fromhex(expected)
-    h = SM3()
-    h.update(message)
-    assert h.hexdigest() == expected
-
-
-@pytest.mark.parametrize(("message", "expected"), KATS, ids=KAT_IDS)
-@pytest.mark.parametrize("piece", [1, 3, 63, 64, 65])
-def test_pure_sm3_known_answers_in_pieces(message: bytes, piece: int, expected: str) -> None:
-    h = SM3()
-    for i in range(0, len(message), piece):
-        h.update(memoryview(message)[i : i + piece])
-    assert h.hexdigest() == expected
-
-
-def test_pure_sm3_accepts_bytes_like() -> None:
-    expected = GBT_EXAMPLE_2[1]
-    h = SM3()
-    h.update(bytearray(b"abcd" * 8))
-    h.update(memoryview(b"abcd" * 8))
-    assert h.hexdigest() == expected
-
-
-def test_pure_sm3_digest_does_not_finalize() -> None:
-    h = SM3(b"ab")
-    first = h.hexdigest()
-    assert h.hexdigest() == first  # asking twice gives the same answer
-    h.update(b"c")
-    assert h.hexdigest() == GBT_EXAMPLE_1[1]  # and hashing continues after a digest
-
-
-def test_pure_sm3_hashlib_attributes() -> None:
-    h = SM3()
-    assert (h.name, h.digest_size, h.block_size) == ("sm3", 32, 64)
-    assert len(h.digest()) == h.digest_size
-
-
-# ---------------------------------------------------------------------------------------
-# Agreement with OpenSSL's SM3 (skipped only when hashlib has none).
-# ---------------------------------------------------------------------------------------
-
-
-@needs_openssl_sm3
-@pytest.mark.parametrize(("message", "expected"), KATS, ids=KAT_IDS)
-def test_openssl_sm3_gives_the_same_known_answers(message: bytes, expected: str) -> None:
-    assert hashlib.new("sm3", message).hexdigest() == expected
-
-
-@needs_openssl_sm3
-def test_pure_sm3_agrees_with_openssl_across_padding_boundaries() -> None:
-    # every length up to three blocks: covers 55/56 (length field fits or not) and 63/64/65
-    rng = random.Random(32905)
-    for length in range(0, 3 * 64 + 2):
-        data = rng.randbytes(length)
-        assert SM3(data).hexdigest() == hashlib.new("sm3", data).hexdigest(), length
-
-
-@needs_openssl_sm3
-@settings(max_examples=60, deadline=None)
-@given(st.binary(max_size=2000), st.lists(st.integers(0, 2000), max_size=6))
-def test_pure_sm3_agrees_with_openssl_for_any_chunking(data: bytes, cuts: list[int]) -> None:
-    bounds = [0, *sorted(min(c, len(data)) for c in cuts), len(data)]
-    h = SM3()
-    for a, b in itertools.pairwise(bounds):
-        h.update(data[a:b])
-    assert h.hexdigest() == hashlib.new("sm3", data).hexdigest()
-
-
-# ---------------------------------------------------------------------------------------
-# The fallback inside custody.digests.
-# ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def openssl_without_sm3(monkeypatch: pytest.MonkeyPatch) -> None:
+@contextmanager
+def hashlib_without_sm3() -> Iterator[None]:
     """Make hashlib.new('sm3') fail as it does on an OpenSSL built without SM3.
 
     The one fake in these tests: OpenSSL's SM3 cannot be uninstalled from a running process.
@@ -195,47 +117,140 @@ def openssl_without_sm3(monkeypatch: pytest.MonkeyPatch) -> None:
             raise ValueError(f"unsupported hash type {name}")
         return real_new(name, *args, **kwargs)
 
-    monkeypatch.setattr(custody.digests.hashlib, "new", new)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(custody.digests.hashlib, "new", new)
+        yield
 
 
-def test_new_uses_openssl_sm3_when_available() -> None:
-    h = custody.digests._new("sm3")
-    if _OPENSSL_HAS_SM3:
-        assert not isinstance(h, SM3)
-    else:
-        assert isinstance(h, SM3)
-    h.update(b"abc")
-    assert h.hexdigest() == GBT_EXAMPLE_1[1]
+@pytest.fixture(params=["as-installed", "hashlib-without-sm3"])
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each test twice: with the SM3 this machine gives, and with the cryptography fallback."""
+    if request.param == "as-installed":
+        yield request.param
+        return
+    with hashlib_without_sm3():
+        yield request.param
 
 
-@pytest.mark.usefixtures("openssl_without_sm3")
-def test_new_falls_back_to_the_pure_class() -> None:
-    with pytest.raises(ValueError):
-        hashlib.new("sm3")  # the simulation is in effect
-    h = custody.digests._new("sm3")
-    assert isinstance(h, SM3)
-    h.update(b"abc")
-    assert h.hexdigest() == GBT_EXAMPLE_1[1]
+def sm3_of(pieces: list[bytes | bytearray | memoryview]) -> str:
+    with MultiHasher("sm3") as hasher:
+        for piece in pieces:
+            hasher.update(piece)
+        return hasher.hexdigests()["sm3"]
 
 
-@pytest.mark.usefixtures("openssl_without_sm3")
+# ---------------------------------------------------------------------------------------
+# Known answers through the hasher, on both backends (never skipped).
+# ---------------------------------------------------------------------------------------
+
+
 @pytest.mark.parametrize(("message", "expected"), KATS, ids=KAT_IDS)
-def test_multihasher_falls_back_to_the_pure_class(message: bytes, expected: str) -> None:
-    with MultiHasher("sm3,md5") as hasher:
-        for i in range(0, len(message), 17):
-            hasher.update(message[i : i + 17])
-        got = hasher.hexdigests()
-    assert got["sm3"] == expected
-    # the other algorithms are untouched by the simulation
-    assert got["md5"] == hashlib.md5(message).hexdigest()
-    assert got["sha256"] == hashlib.sha256(message).hexdigest()
+def test_sm3_known_answers(backend: str, message: bytes, expected: str) -> None:
+    assert sm3_of([message]) == expected
+    assert hash_stream(io.BytesIO(message), "sm3").digests["sm3"] == expected
 
 
-@pytest.mark.usefixtures("openssl_without_sm3")
-def test_hash_stream_falls_back_to_the_pure_class_through_the_parallel_path() -> None:
-    # large enough to take MultiHasher's threaded branch with the pure class in a worker
+@pytest.mark.parametrize(("message", "expected"), KATS, ids=KAT_IDS)
+@pytest.mark.parametrize("piece", [1, 3, 63, 64, 65])
+def test_sm3_known_answers_in_pieces(
+    backend: str, message: bytes, piece: int, expected: str
+) -> None:
+    view = memoryview(message)
+    assert sm3_of([view[i : i + piece] for i in range(0, len(message), piece)]) == expected
+
+
+def test_sm3_accepts_bytes_like(backend: str) -> None:
+    assert sm3_of([bytearray(b"abcd" * 8), memoryview(b"abcd" * 8)]) == GBT_EXAMPLE_2[1]
+
+
+def test_sm3_digest_does_not_finalize(backend: str) -> None:
+    with MultiHasher("sm3") as hasher:
+        hasher.update(b"ab")
+        first = hasher.hexdigests()["sm3"]
+        assert hasher.hexdigests()["sm3"] == first  # asking twice gives the same answer
+        hasher.update(b"c")
+        assert hasher.hexdigests()["sm3"] == GBT_EXAMPLE_1[1]  # and hashing continues
+
+
+def test_sm3_through_the_parallel_path(backend: str) -> None:
+    # large enough to take MultiHasher's threaded branch, SM3 running in a worker thread
     data = random.Random(7).randbytes(custody.digests.PARALLEL_THRESHOLD + 1000)
-    result = hash_stream(io.BytesIO(data), "sm3")
-    assert result.digests["sm3"] == SM3(data).hexdigest()
-    if _OPENSSL_HAS_SM3:
-        assert result.digests["sm3"] == _REAL_HASHLIB_NEW("sm3", data).hexdigest()
+    with_md5 = hash_stream(io.BytesIO(data), "sm3,md5").digests
+    assert with_md5["sm3"] == cryptography_sm3(data)
+    assert with_md5["md5"] == hashlib.md5(data).hexdigest()  # untouched by the simulation
+    assert with_md5["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def cryptography_sm3(data: bytes) -> str:
+    h = CryptographySM3()
+    h.update(data)
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------
+# Which SM3 the hasher takes.
+# ---------------------------------------------------------------------------------------
+
+
+def test_hasher_takes_hashlib_sm3_where_openssl_has_it() -> None:
+    h = custody.digests._new("sm3")
+    assert isinstance(h, CryptographySM3) is (not _OPENSSL_HAS_SM3)
+    h.update(b"abc")
+    assert h.hexdigest() == GBT_EXAMPLE_1[1]
+
+
+def test_hasher_falls_back_to_cryptography_sm3() -> None:
+    with hashlib_without_sm3():
+        with pytest.raises(ValueError):
+            hashlib.new("sm3")  # the simulation is in effect
+        h = custody.digests._new("sm3")
+    assert isinstance(h, CryptographySM3)
+    assert (h.name, h.digest_size, h.block_size) == ("sm3", 32, 64)
+    h.update(b"abc")
+    assert h.hexdigest() == GBT_EXAMPLE_1[1]
+    assert len(h.digest()) == h.digest_size
+
+
+def test_no_sm3_anywhere_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cryptography built without SM3 too: asking for SM3 is refused, not mis-hashed."""
+
+    def unsupported(*args: Any, **kwargs: Any) -> Any:
+        raise UnsupportedAlgorithm("sm3 is not supported by this backend")
+
+    monkeypatch.setattr(custody.digests.hashes, "Hash", unsupported)
+    with hashlib_without_sm3():
+        with pytest.raises(UnknownAlgorithm, match="SM3 is not available"):
+            MultiHasher("sm3")
+        with MultiHasher("md5") as hasher:  # the other algorithms are unaffected
+            hasher.update(b"abc")
+            assert hasher.hexdigests()["md5"] == hashlib.md5(b"abc").hexdigest()
+
+
+# ---------------------------------------------------------------------------------------
+# The two backends agree (skipped only when hashlib has no SM3).
+# ---------------------------------------------------------------------------------------
+
+
+@needs_openssl_sm3
+@pytest.mark.parametrize(("message", "expected"), KATS, ids=KAT_IDS)
+def test_openssl_sm3_gives_the_same_known_answers(message: bytes, expected: str) -> None:
+    assert _REAL_HASHLIB_NEW("sm3", message).hexdigest() == expected
+
+
+@needs_openssl_sm3
+def test_backends_agree_across_padding_boundaries() -> None:
+    # every length up to three blocks: covers 55/56 (length field fits or not) and 63/64/65
+    rng = random.Random(32905)
+    for length in range(0, 3 * 64 + 2):
+        data = rng.randbytes(length)
+        assert cryptography_sm3(data) == _REAL_HASHLIB_NEW("sm3", data).hexdigest(), length
+
+
+@needs_openssl_sm3
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=2000), st.lists(st.integers(0, 2000), max_size=6))
+def test_fallback_agrees_with_openssl_for_any_chunking(data: bytes, cuts: list[int]) -> None:
+    bounds = [0, *sorted(min(c, len(data)) for c in cuts), len(data)]
+    with hashlib_without_sm3():
+        got = sm3_of([data[a:b] for a, b in itertools.pairwise(bounds)])
+    assert got == _REAL_HASHLIB_NEW("sm3", data).hexdigest()
