@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from cli.client import ApiClient
-from cli.output import JsonOpt, boundary, emit_json, out
+from cli.output import JsonOpt, emit_json, out
 
 account_app = typer.Typer(help="Accounts and API tokens (administrators).", no_args_is_help=True)
 grant_app = typer.Typer(help="Case grants (administrators).", no_args_is_help=True)
@@ -25,7 +25,6 @@ def _print_token(issued: dict[str, object], token_only: bool, json_output: bool)
 
 
 @account_app.command("create")
-@boundary
 def create(
     name: Annotated[str, typer.Argument(help="Login name, e.g. li.wei or court-haidian.")],
     role: Annotated[
@@ -62,7 +61,6 @@ def create(
 
 
 @account_app.command("token")
-@boundary
 def token(
     name: Annotated[str, typer.Argument(help="Account name.")],
     expires_days: Annotated[int | None, typer.Option(help="Token lifetime in days.")] = None,
@@ -78,7 +76,6 @@ def token(
 
 
 @account_app.command("list")
-@boundary
 def list_accounts(json_output: JsonOpt = False) -> None:
     """List accounts."""
     with ApiClient() as api:
@@ -93,7 +90,6 @@ def list_accounts(json_output: JsonOpt = False) -> None:
 
 
 @account_app.command("revoke")
-@boundary
 def revoke(
     name: Annotated[str, typer.Argument(help="Account name.")], json_output: JsonOpt = False
 ) -> None:
@@ -107,7 +103,6 @@ def revoke(
 
 
 @grant_app.command("create")
-@boundary
 def grant_create(
     case: Annotated[str, typer.Argument(help="Case number.")],
     account: Annotated[str, typer.Argument(help="Account to grant.")],
@@ -141,7 +136,6 @@ def grant_create(
 
 
 @grant_app.command("list")
-@boundary
 def grant_list(
     case: Annotated[str, typer.Argument(help="Case number.")], json_output: JsonOpt = False
 ) -> None:
@@ -164,7 +158,6 @@ def grant_list(
 
 
 @grant_app.command("revoke")
-@boundary
 def grant_revoke(
     grant_id: Annotated[str, typer.Argument(help="Grant id.")], json_output: JsonOpt = False
 ) -> None:

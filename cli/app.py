@@ -1,7 +1,8 @@
 """The ``custody`` Typer app: server commands, client commands over HTTP, offline checks.
 
 It needs the ``[server]`` extra; :mod:`cli.main` is the entry point that says so when it is
-missing.
+missing. Errors are reported once, by the root group (:class:`cli.boundary.BoundaryGroup`):
+commands just raise.
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ from cli import (
     storage_cmd,
     verify_cmds,
 )
+from cli.boundary import BoundaryGroup
 from cli.bundle_cmd import verify_bundle_command
-from cli.output import JsonOpt, boundary, emit_json, out, print_lines
+from cli.output import JsonOpt, emit_json, out, print_lines
 from custody import verdicts
 from custody.digests import SUPPORTED
 from custody.offline import hash_files
 
 app = typer.Typer(
+    cls=BoundaryGroup,
     name="custody",
     help="Evidence integrity and chain of custody: intake, verify, prove.",
     no_args_is_help=True,
@@ -51,7 +54,6 @@ evidence.register(app)
 
 
 @app.command()
-@boundary
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -79,7 +81,6 @@ def serve(
 
 
 @app.command()
-@boundary
 def init(json_output: JsonOpt = False) -> None:
     """Create the database, signing key and administrator token without serving."""
     from api.context import build_context
@@ -101,7 +102,6 @@ def init(json_output: JsonOpt = False) -> None:
 
 
 @app.command("hash")
-@boundary
 def hash_command(
     files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
     algorithms: Annotated[

@@ -12,13 +12,12 @@ from typing import Annotated
 
 import typer
 
-from cli.output import JsonOpt, boundary, emit_json, print_lines
+from cli.output import JsonOpt, emit_json, print_lines
 from custody import verdicts
 from custody.bundle import verify_bundle
 from custody.offline import load_trusted_key
 
 
-@boundary
 def verify_bundle_command(
     bundle: Annotated[
         Path,

@@ -8,13 +8,12 @@ import typer
 from rich.table import Table
 
 from cli.client import ApiClient
-from cli.output import JsonOpt, boundary, emit_json, out
+from cli.output import JsonOpt, emit_json, out
 
 app = typer.Typer(help="Cases.", no_args_is_help=True)
 
 
 @app.command("create")
-@boundary
 def create(
     number: Annotated[str, typer.Argument(help="Case number, e.g. 2026-XS-0117.")],
     title: Annotated[str, typer.Option(help="Case title.")],
@@ -36,7 +35,6 @@ def create(
 
 
 @app.command("list")
-@boundary
 def list_cases(json_output: JsonOpt = False) -> None:
     """List the cases you may see."""
     with ApiClient() as api:

@@ -1,17 +1,35 @@
-"""A thin HTTP client for the custody API; problem JSON becomes CLI errors."""
+"""A thin HTTP client for the custody API; problem JSON becomes the custody error it names.
+
+The server answers an error with RFC 9457 problem JSON whose ``type`` ends in the error's
+stable code. The client raises that code's class (:func:`custody.errors.error_class_for`),
+so a remote ``invalid-proof`` exits exactly as a local one; a code this client does not
+know becomes the class its HTTP status implies.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 
-from cli.errors import CliError, ExitCode
+from custody.errors import (
+    AuthenticationRequired,
+    Conflict,
+    CustodyError,
+    InputError,
+    NotFound,
+    PermissionDenied,
+    ServerError,
+    ServerUnavailable,
+    error_class_for,
+)
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+PROBLEM_BASE = "urn:evidence-custody:problem:"
+_PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "instance"})
 
 
 class ApiClient:
@@ -32,15 +50,17 @@ class ApiClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _unreachable(self, error: httpx.TransportError) -> ServerUnavailable:
+        return ServerUnavailable(
+            f"cannot reach the custody server at {self.url}: {error}. "
+            "Start it with 'make run' or set CUSTODY_URL"
+        )
+
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as e:
-            raise CliError(
-                f"cannot reach the custody server at {self.url}: {e}. "
-                "Start it with 'make run' or set CUSTODY_URL",
-                ExitCode.UNAVAILABLE,
-            ) from e
+            raise self._unreachable(e) from e
         raise_for_problem(response)
         return response
 
@@ -74,9 +94,36 @@ class ApiClient:
                     raise_for_problem(response)
                 yield response
         except httpx.TransportError as e:
-            raise CliError(
-                f"cannot reach the custody server at {self.url}: {e}", ExitCode.UNAVAILABLE
-            ) from e
+            raise self._unreachable(e) from e
+
+
+def class_for_status(status: int) -> type[CustodyError]:
+    """The class of an error whose code is unknown here: 5xx is the server's, 401/403 deny."""
+    if status >= 500:
+        return ServerError
+    if status == 401:
+        return AuthenticationRequired
+    if status == 403:
+        return PermissionDenied
+    if status == 404:
+        return NotFound
+    if status == 409:
+        return Conflict
+    return InputError
+
+
+def problem_error(status: int, problem: Mapping[str, Any], text: str = "") -> CustodyError:
+    """The error a problem JSON answer reports, as the class its code names."""
+    kind = str(problem.get("type") or "")
+    code = kind.removeprefix(PROBLEM_BASE) if kind.startswith(PROBLEM_BASE) else ""
+    detail = problem.get("detail") or problem.get("title") or text.strip() or f"HTTP {status}"
+    cls = error_class_for(code) or class_for_status(status)
+    error = cls(str(detail))
+    error.extra.update((k, v) for k, v in problem.items() if k not in _PROBLEM_MEMBERS)
+    error.status = status
+    if code != cls.code:
+        error.reported_code = code or f"http-{status}"
+    return error
 
 
 def raise_for_problem(response: httpx.Response) -> None:
@@ -84,19 +131,8 @@ def raise_for_problem(response: httpx.Response) -> None:
         return
     try:
         problem = response.json()
-        detail = problem.get("detail") or problem.get("title") or response.text
-        kind = str(problem.get("type", "")).rsplit(":", 1)[-1]
     except ValueError:
-        problem, detail, kind = {}, response.text, ""
-    status = response.status_code
-    if status >= 500:
-        code = ExitCode.UNAVAILABLE
-    elif (
-        kind in {"digest-mismatch"}
-        or kind.startswith("verification")
-        or kind.startswith("ledger-integrity")
-    ):
-        code = ExitCode.INTEGRITY
-    else:
-        code = ExitCode.USAGE
-    raise CliError(f"{detail} [{status} {kind}]".strip(), code, problem=problem)
+        problem = None
+    if not isinstance(problem, dict):
+        problem = {}
+    raise problem_error(response.status_code, problem, response.text)

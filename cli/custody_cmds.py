@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from cli.client import ApiClient
-from cli.output import JsonOpt, boundary, emit_json, out
+from cli.output import JsonOpt, emit_json, out
 
 transfer_app = typer.Typer(help="Two-step custody transfers.", no_args_is_help=True)
 dispose_app = typer.Typer(
@@ -34,7 +34,6 @@ def _show(ev: dict[str, Any], json_output: bool) -> None:
 
 
 @transfer_app.command("start")
-@boundary
 def start(
     evidence_id: Annotated[str, typer.Argument(help="Evidence id.")],
     to: Annotated[str, typer.Option(help="Receiving account.")],
@@ -50,7 +49,6 @@ def start(
 
 
 @transfer_app.command("accept")
-@boundary
 def accept(
     evidence_id: Annotated[str, typer.Argument(help="Evidence id.")], json_output: JsonOpt = False
 ) -> None:
@@ -61,7 +59,6 @@ def accept(
 
 
 @transfer_app.command("list")
-@boundary
 def pending(json_output: JsonOpt = False) -> None:
     """Pending transfers with their age."""
     with ApiClient() as api:
@@ -84,7 +81,6 @@ def pending(json_output: JsonOpt = False) -> None:
 
 
 @dispose_app.command("request")
-@boundary
 def dispose_request(
     evidence_id: Annotated[str, typer.Argument(help="Evidence id.")],
     reason: Annotated[str, typer.Option(help="Why (registered).")],
@@ -97,7 +93,6 @@ def dispose_request(
 
 
 @dispose_app.command("approve")
-@boundary
 def dispose_approve(
     evidence_id: Annotated[str, typer.Argument(help="Evidence id.")],
     reason: Annotated[str, typer.Option(help="Approval note.")],
@@ -111,7 +106,6 @@ def dispose_approve(
     _show(ev, json_output)
 
 
-@boundary
 def hold(
     evidence_id: Annotated[str, typer.Argument(help="Evidence id.")],
     reason: Annotated[str, typer.Option(help="Why.")],
@@ -128,7 +122,6 @@ def hold(
     _show(ev, json_output)
 
 
-@boundary
 def retain(
     evidence_id: Annotated[str, typer.Argument(help="Evidence id.")],
     until: Annotated[str, typer.Option(help="New retain-until date, ISO 8601.")],

@@ -20,9 +20,10 @@ from rich.progress import (
 )
 
 from cli.client import ApiClient
-from cli.errors import CliError, ExitCode
-from cli.output import JsonOpt, boundary, emit_json, err, out
+from cli.output import JsonOpt, emit_json, err, out
 from custody.digests import CHUNK_SIZE, MultiHasher, normalize_declared, parse_algorithms
+from custody.errors import InputError, VerificationError
+from custody.verdicts import ExitCode
 
 evidence_app = typer.Typer(help="Evidence items.", no_args_is_help=True)
 
@@ -95,7 +96,6 @@ def register(app: typer.Typer) -> None:
     evidence_app.command("custody")(custody)
 
 
-@boundary
 def intake(
     files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
     case: Annotated[str, typer.Option(help="Case number.")],
@@ -128,13 +128,11 @@ def intake(
     declared_raw = {"sha256": sha256, "md5": md5, "sha1": sha1, "sm3": sm3, "blake3": blake3_hex}
     declared = {a: normalize_declared(a, v) for a, v in declared_raw.items() if v}
     if declared and len(files) > 1:
-        raise CliError(
-            "declared digests apply to one file; intake files one by one", ExitCode.USAGE
-        )
+        raise InputError("declared digests apply to one file; intake files one by one")
     try:
         media_obj = json.loads(media) if media else {}
     except ValueError as e:
-        raise CliError(f"--media is not valid JSON: {e}", ExitCode.USAGE) from e
+        raise InputError(f"--media is not valid JSON: {e}") from e
     chosen = parse_algorithms([*algorithms.split(","), *declared])
     results = []
     failed = False
@@ -171,7 +169,6 @@ def intake(
         raise typer.Exit(int(ExitCode.INTEGRITY))
 
 
-@boundary
 def show(
     evidence_id: Annotated[str, typer.Argument(help="Evidence id.")],
     json_output: JsonOpt = False,
@@ -203,7 +200,6 @@ def show(
         out.print(f"{algo.upper():15} {value}", markup=False)
 
 
-@boundary
 def download(
     evidence_id: Annotated[str, typer.Argument(help="Evidence id.")],
     out_path: Annotated[Path, typer.Option("--out", help="Where to write the content.")],
@@ -212,7 +208,7 @@ def download(
 ) -> None:
     """Download the content, checking its SHA-256 and BLAKE3 as it arrives."""
     if out_path.exists():
-        raise CliError(f"{out_path} exists; choose a new file", ExitCode.USAGE)
+        raise InputError(f"{out_path} exists; choose a new file")
     tmp = out_path.with_name(out_path.name + ".part")
     with (
         ApiClient() as api,
@@ -238,9 +234,7 @@ def download(
     bad = {a: (v, got[a]) for a, v in expected.items() if v != got[a]}
     if bad:
         tmp.unlink()
-        raise CliError(
-            f"downloaded content does not match the recorded digests: {bad}", ExitCode.INTEGRITY
-        )
+        raise VerificationError(f"downloaded content does not match the recorded digests: {bad}")
     tmp.rename(out_path)
     result = {"file": str(out_path), "size": hasher.size, "digests": got}
     if json_output:
@@ -249,7 +243,6 @@ def download(
         out.print(f"OK: {out_path} ({hasher.size} bytes) sha256 {got['sha256']}", markup=False)
 
 
-@boundary
 def custody(
     evidence_id: Annotated[str, typer.Argument(help="Evidence id.")],
     json_output: JsonOpt = False,

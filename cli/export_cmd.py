@@ -12,11 +12,11 @@ from typing import Annotated, Any
 import typer
 
 from cli.client import ApiClient
-from cli.errors import CliError, ExitCode
 from cli.evidence import progress_bar
-from cli.output import JsonOpt, boundary, emit_json, out
+from cli.output import JsonOpt, emit_json, out
 from custody.bundle import BundleEntry, BundleEvidence, BundleInput, write_bundle
 from custody.digests import CHUNK_SIZE, MultiHasher
+from custody.errors import InputError, VerificationError
 from custody.ledger import rfc3339, utc_now
 from custody.merkle import parse_inclusion_proof
 
@@ -40,10 +40,9 @@ def _download(api: ApiClient, ev: dict[str, Any], purpose: str, into: Path, adva
         got = hasher.hexdigests()
     for algo in ("sha256", "blake3"):
         if got[algo] != ev["digests"][algo]:
-            raise CliError(
+            raise VerificationError(
                 f"content of {ev['id']} arrived with {algo} {got[algo]}, recorded "
-                f"{ev['digests'][algo]}: refusing to bundle it",
-                ExitCode.INTEGRITY,
+                f"{ev['digests'][algo]}: refusing to bundle it"
             )
     return target
 
@@ -159,7 +158,6 @@ def export_bundle(
     }
 
 
-@boundary
 def export(
     case: Annotated[str, typer.Argument(help="Case number.")],
     out_dir: Annotated[Path, typer.Option("--out", help="New directory for the bundle.")],
@@ -171,7 +169,7 @@ def export(
 ) -> None:
     """Write a court bundle (BagIt) with reports, ledger entries, proofs and the checkpoint."""
     if out_dir.exists() and any(out_dir.iterdir()):
-        raise CliError(f"{out_dir} exists and is not empty; choose a new directory", ExitCode.USAGE)
+        raise InputError(f"{out_dir} exists and is not empty; choose a new directory")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     if out_dir.exists():
         os.rmdir(out_dir)

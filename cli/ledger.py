@@ -9,13 +9,13 @@ from typing import Annotated
 import typer
 
 from cli.client import ApiClient
-from cli.errors import CliError, ExitCode
-from cli.output import JsonOpt, boundary, emit_json, err, out, print_lines
+from cli.output import JsonOpt, emit_json, err, out, print_lines
 from custody import verdicts
 from custody.checkpoint import Checkpoint, VerifierKey, open_checkpoint
-from custody.errors import LedgerIntegrityError
+from custody.errors import InputError, LedgerIntegrityError
 from custody.log_audit import audit_log
 from custody.offline import load_trusted_key, proof_from_json, prove_consistency, read_checkpoint
+from custody.verdicts import ExitCode
 
 app = typer.Typer(help="The custody ledger.", no_args_is_help=True)
 
@@ -42,17 +42,14 @@ UnsafeOpt = Annotated[
 def _key(api: ApiClient, trusted: str | None, trust_server_key_unsafe: bool) -> VerifierKey:
     """The key checkpoints must be signed by: pinned, or the server's only when asked for."""
     if trusted and trust_server_key_unsafe:
-        raise CliError(
-            "give either --trusted-key or --trust-server-key-unsafe, not both", ExitCode.USAGE
-        )
+        raise InputError("give either --trusted-key or --trust-server-key-unsafe, not both")
     if trusted:
         return load_trusted_key(trusted)
     if not trust_server_key_unsafe:
-        raise CliError(
+        raise InputError(
             "--trusted-key is required: pass the lab's verifier key (name+keyid+key, or a file "
             "holding it), obtained independently of this server; or, knowing that it proves "
-            "nothing against the server, --trust-server-key-unsafe",
-            ExitCode.USAGE,
+            "nothing against the server, --trust-server-key-unsafe"
         )
     key = VerifierKey.from_text(api.get("/api/v1/ledger/key").text.strip())
     err.print(
@@ -64,7 +61,6 @@ def _key(api: ApiClient, trusted: str | None, trust_server_key_unsafe: bool) -> 
 
 
 @app.command("checkpoint")
-@boundary
 def checkpoint(
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the note here.")] = None,
     trusted_key: KeyOpt = None,
@@ -94,7 +90,6 @@ def checkpoint(
 
 
 @app.command("verify")
-@boundary
 def verify(
     checkpoint_file: Annotated[
         Path | None,
@@ -152,7 +147,6 @@ def verify(
 
 
 @app.command("consistency")
-@boundary
 def consistency(
     old: Annotated[Path, typer.Argument(exists=True, help="The earlier checkpoint note.")],
     new: Annotated[Path, typer.Argument(exists=True, help="The later checkpoint note.")],
@@ -165,9 +159,8 @@ def consistency(
 ) -> None:
     """Prove the ledger only grew between two checkpoints (e.g. from two court bundles)."""
     if trusted_key is None:
-        raise CliError(
-            "--trusted-key is required: a consistency proof is only as good as the key",
-            ExitCode.USAGE,
+        raise InputError(
+            "--trusted-key is required: a consistency proof is only as good as the key"
         )
     key = load_trusted_key(trusted_key)
 

@@ -2,26 +2,39 @@
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable, Iterable
-from typing import Annotated, Any, ParamSpec, TypeVar
+from collections.abc import Iterable
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from cli.errors import CliError, ExitCode
 from custody.errors import CustodyError
-from custody.verdicts import Line, error_message, exit_code_for
+from custody.verdicts import ExitCode, Line, error_json, error_message, exit_code_for
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+JSON_REQUESTED = "custody.json"
+"""Key in the invocation's shared ``ctx.meta``: whether the command was given ``--json``."""
 
-P = ParamSpec("P")
-R = TypeVar("R")
+
+def _remember_json(ctx: typer.Context, value: bool) -> bool:
+    """Tell the error boundary (cli.boundary) how the command wants its errors printed."""
+    ctx.meta[JSON_REQUESTED] = value
+    return value
+
+
+JsonOpt = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print machine-readable JSON (errors too).",
+        callback=_remember_json,
+        is_eager=True,  # known before any other parameter can fail
+    ),
+]
 
 
 STATUS_STYLE = {"OK": "green", "FAIL": "bold red", "SKIPPED": "yellow", "": ""}
@@ -37,20 +50,15 @@ def print_lines(lines: Iterable[Line]) -> None:
         out.print(line.render(), style=STATUS_STYLE[line.status], markup=False, highlight=False)
 
 
-def boundary(func: Callable[P, R]) -> Callable[P, R]:
-    """The CLI's one error boundary: print the error, exit with the DESIGN §5 code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except CliError as e:
-            err.print("[red]error:[/red] " + escape(e.message))
-            raise typer.Exit(int(e.code)) from None
-        except (CustodyError, OSError) as e:
-            code = exit_code_for(e)
-            label = "FAIL:" if code == ExitCode.INTEGRITY else "error:"
-            err.print(f"[red]{label}[/red] " + escape(error_message(e)))
-            raise typer.Exit(int(code)) from None
-
-    return wrapper
+def print_error(error: BaseException, *, as_json: bool) -> ExitCode:
+    """One error, as the JSON object on stdout or a line on stderr; returns its exit code."""
+    code = exit_code_for(error)
+    if as_json:
+        emit_json(error_json(error))
+        return code
+    label = "FAIL:" if code == ExitCode.INTEGRITY else "error:"
+    message = error_message(error)
+    if isinstance(error, CustodyError) and error.status is not None:
+        message += f" [{error.status} {error.reported_code or error.code}]"
+    err.print(f"[red]{label}[/red] " + escape(message))
+    return code

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from cli.output import JsonOpt, boundary, emit_json, out
+from cli.output import JsonOpt, emit_json, out
 
 app = typer.Typer(help="Evidence store housekeeping (run on the server).", no_args_is_help=True)
 
@@ -36,7 +36,6 @@ def _server_context() -> Iterator[AppContext]:
 
 
 @app.command("orphans")
-@boundary
 def orphans_command(json_output: JsonOpt = False) -> None:
     """List stored objects that no evidence record references (kept under retention).
 
@@ -73,7 +72,6 @@ def orphans_command(json_output: JsonOpt = False) -> None:
 
 
 @app.command("sweep")
-@boundary
 def sweep_command(json_output: JsonOpt = False) -> None:
     """Sweep once now: staging leftovers older than CUSTODY_STAGING_MAX_AGE_SECONDS."""
     from api.services import sweep

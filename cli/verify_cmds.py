@@ -9,9 +9,10 @@ from typing import Annotated, Any
 import typer
 
 from cli.client import ApiClient
-from cli.errors import CliError, ExitCode
 from cli.evidence import progress_bar
-from cli.output import JsonOpt, boundary, emit_json, out
+from cli.output import JsonOpt, emit_json, out
+from custody.errors import CustodyError, InputError
+from custody.verdicts import ExitCode, exit_code_for
 
 fixity_app = typer.Typer(help="Scheduled re-verification (fixity audit).", no_args_is_help=True)
 
@@ -47,7 +48,6 @@ def _print_report(result: dict[str, Any]) -> None:
     out.print(f"  report sha256 {result['report_hash']}", markup=False)
 
 
-@boundary
 def verify(
     evidence_id: Annotated[str, typer.Argument(help="Evidence id.")],
     report_format: Annotated[
@@ -58,7 +58,7 @@ def verify(
 ) -> None:
     """Re-verify one item: content digests, storage lock, ledger entries. Exit 1 on failure."""
     if report_format not in ("json", "html", "pdf"):
-        raise CliError("--format must be json, html or pdf", ExitCode.USAGE)
+        raise InputError("--format must be json, html or pdf")
     with ApiClient() as api:
         response = api.post(
             f"/api/v1/evidence/{evidence_id}/verifications", params={"format": report_format}
@@ -74,7 +74,7 @@ def verify(
             _print_report(result)
     else:
         if out_file is None:
-            raise CliError(f"--format {report_format} needs --out FILE", ExitCode.USAGE)
+            raise InputError(f"--format {report_format} needs --out FILE")
         out_file.write_bytes(response.content)
         summary = {
             "result": response.headers.get("x-verification-result"),
@@ -90,7 +90,6 @@ def verify(
 
 
 @fixity_app.command("run")
-@boundary
 def fixity_run(
     all_cases: Annotated[bool, typer.Option("--all", help="Every case you can see.")] = False,
     case: Annotated[str | None, typer.Option(help="One case.")] = None,
@@ -101,7 +100,7 @@ def fixity_run(
     Suitable for cron: e.g. ``0 3 * * * custody fixity run --all --json >> fixity.log``.
     """
     if all_cases == (case is not None):
-        raise CliError("give exactly one of --all or --case C", ExitCode.USAGE)
+        raise InputError("give exactly one of --all or --case C")
     started = time.monotonic()
     results: list[dict[str, Any]] = []
     with ApiClient() as api:
@@ -128,8 +127,8 @@ def fixity_run(
                             "report_hash": r["report_hash"],
                         }
                     )
-                except CliError as e:
-                    if e.code == ExitCode.UNAVAILABLE:
+                except CustodyError as e:
+                    if exit_code_for(e) == ExitCode.UNAVAILABLE:
                         raise
                     results.append(
                         {

@@ -3,11 +3,14 @@
 Every error carries a stable machine-readable ``code`` (used as the problem-JSON ``type``
 suffix and by the CLI) and a human message that says what was wrong and what to do.
 Adapters (api/, storage/, cli/) map these to HTTP statuses and exit codes; nothing here
-knows about HTTP.
+knows about HTTP. :func:`error_class_for` turns a code back into its class, so an error the
+server reports is raised in the CLI as the same class, and exits as it would locally.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 
@@ -16,6 +19,12 @@ class CustodyError(Exception):
 
     code: ClassVar[str] = "custody-error"
     title: ClassVar[str] = "Custody error"
+
+    status: int | None = None
+    """The HTTP status, when the error is a server's answer rebuilt by the CLI."""
+    reported_code: str | None = None
+    """The code the server reported, when no class here has it (the class then follows
+    the status)."""
 
     def __init__(self, message: str, **extra: Any) -> None:
         super().__init__(message)
@@ -152,12 +161,34 @@ class LedgerIntegrityError(VerificationError):
 
     def __init__(self, message: str, *, seq: int | None = None, **extra: Any) -> None:
         super().__init__(message, seq=seq, **extra)
-        self.seq = seq
+
+    @property
+    def seq(self) -> int | None:
+        """Read from ``extra``, so that an error rebuilt from problem JSON keeps it too."""
+        value = self.extra.get("seq")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 class BundleError(VerificationError):
     code = "bundle-invalid"
     title = "Court bundle failed verification"
+
+
+# --- the server ----------------------------------------------------------------------
+
+
+class ServerError(CustodyError):
+    """The server, or a service behind it, failed or cannot be reached; retry later."""
+
+    code = "server-error"
+    title = "Server error"
+
+
+class ServerUnavailable(ServerError):
+    """The CLI cannot reach the custody server at all."""
+
+    code = "server-unavailable"
+    title = "Server unavailable"
 
 
 # --- storage ----------------------------------------------------------------------------
@@ -195,3 +226,32 @@ class RetentionActive(StorageError):
 class StorageMisconfigured(StorageError):
     code = "storage-misconfigured"
     title = "Storage is not configured safely"
+
+
+# --- the registry ---------------------------------------------------------------------
+
+
+def _subclasses(cls: type[CustodyError]) -> list[type[CustodyError]]:
+    found = [cls]
+    for sub in cls.__subclasses__():
+        found.extend(_subclasses(sub))
+    return found
+
+
+def error_classes() -> Mapping[str, type[CustodyError]]:
+    """Every error class by its code; two classes claiming one code is a programming error."""
+    registry: dict[str, type[CustodyError]] = {}
+    for cls in _subclasses(CustodyError):
+        if "code" not in vars(cls):
+            raise TypeError(f"{cls.__qualname__} does not declare its own code")
+        other = registry.setdefault(cls.code, cls)
+        if other is not cls:
+            raise TypeError(
+                f"{cls.__qualname__} and {other.__qualname__} both claim code {cls.code!r}"
+            )
+    return MappingProxyType(registry)
+
+
+def error_class_for(code: str) -> type[CustodyError] | None:
+    """The class whose ``code`` this is (e.g. a problem JSON ``type`` suffix), or None."""
+    return error_classes().get(code)

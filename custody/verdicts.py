@@ -11,9 +11,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
+from types import UnionType
 from typing import TYPE_CHECKING, Any
 
-from custody.errors import CustodyError, PermissionDenied, StorageError, VerificationError
+from custody.errors import (
+    AuthenticationRequired,
+    Conflict,
+    CustodyError,
+    DigestMismatch,
+    InputError,
+    NotFound,
+    ObjectMissing,
+    PermissionDenied,
+    RetentionActive,
+    ServerError,
+    StorageError,
+    VerificationError,
+)
 
 if TYPE_CHECKING:  # values only read here; importing them would load blake3 and cryptography
     from custody.bundle import BundleReport
@@ -47,21 +61,40 @@ class Line:
 # --- errors ------------------------------------------------------------------------------
 
 
+EXIT_CODES: tuple[tuple[type[BaseException] | UnionType, ExitCode], ...] = (
+    (VerificationError, ExitCode.INTEGRITY),
+    (DigestMismatch, ExitCode.INTEGRITY),  # the content is not what the imager hashed
+    (ObjectMissing, ExitCode.INTEGRITY),  # stored evidence is gone
+    (RetentionActive, ExitCode.USAGE),  # a refusal of the request, not an outage
+    (StorageError, ExitCode.UNAVAILABLE),
+    (ServerError, ExitCode.UNAVAILABLE),
+    (PermissionDenied, ExitCode.PERMISSION),
+    (AuthenticationRequired, ExitCode.PERMISSION),
+    (PermissionError, ExitCode.PERMISSION),
+    (InputError | NotFound | Conflict, ExitCode.USAGE),
+    (CustodyError, ExitCode.UNAVAILABLE),  # unclassified: a fault, as the API's 500 says
+)
+"""The one mapping from error class to exit code, first match wins; anything else is 2.
+
+Both CLIs use it, for local errors and for errors the server reports (which the ``custody``
+client raises as the class their code names), so an error exits the same either way. It
+follows the HTTP status the API gives each class (5xx: 3, 401/403: 4, other 4xx: 2), except
+that an integrity problem found exits 1.
+"""
+
+
 def exit_code_for(error: BaseException) -> ExitCode:
     """The exit code of an error that reached a CLI's boundary."""
-    if isinstance(error, VerificationError):
-        return ExitCode.INTEGRITY
-    if isinstance(error, StorageError):
-        return ExitCode.UNAVAILABLE
-    if isinstance(error, PermissionDenied | PermissionError):
-        return ExitCode.PERMISSION
+    for cls, code in EXIT_CODES:
+        if isinstance(error, cls):
+            return code
     return ExitCode.USAGE
 
 
 def error_code(error: BaseException) -> str:
     """A stable machine-readable name for the error, as in the problem JSON ``type``."""
     if isinstance(error, CustodyError):
-        return error.code
+        return error.reported_code or error.code
     if isinstance(error, PermissionError):
         return "permission-denied"
     if isinstance(error, FileNotFoundError):

@@ -6,23 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from cli.bundle_cmd import verify_bundle_command
+from cli.main import app  # the real app: errors are reported by its one boundary
 from custody.bundle import write_bundle
 from custody.checkpoint import SigningKey
 from tests.custody.test_bundle import ORIGIN, Scenario, build_scenario
 
-app = typer.Typer()
-
-
-@app.callback()
-def _root() -> None:
-    """A stand-in for the real ``custody`` app."""
-
-
-app.command("verify-bundle")(verify_bundle_command)
 runner = CliRunner()
 
 

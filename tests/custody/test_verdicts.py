@@ -8,11 +8,21 @@ import pytest
 
 from custody.checkpoint import SigningKey
 from custody.errors import (
+    AuthenticationRequired,
+    BundleError,
+    CaseExists,
     CheckpointError,
+    CustodyError,
+    DigestMismatch,
     InputError,
     LedgerIntegrityError,
+    ObjectMissing,
     PermissionDenied,
     ProofError,
+    RetentionActive,
+    ServerError,
+    ServerUnavailable,
+    StorageFull,
     StorageUnavailable,
     UnknownCase,
 )
@@ -38,6 +48,16 @@ KEY = SigningKey.generate("lab.example/ledger").verifier()
         (PermissionDenied("not yours"), ExitCode.PERMISSION, "permission-denied"),
         (PermissionError(13, "Permission denied", "/x"), ExitCode.PERMISSION, "permission-denied"),
         (FileNotFoundError(2, "No such file or directory", "/y"), ExitCode.USAGE, "file-not-found"),
+        (BundleError("bag does not validate"), ExitCode.INTEGRITY, "bundle-invalid"),
+        (DigestMismatch("sha256 differs"), ExitCode.INTEGRITY, "digest-mismatch"),
+        (ObjectMissing("stored object gone"), ExitCode.INTEGRITY, "object-missing"),
+        (RetentionActive("retained until 2030"), ExitCode.USAGE, "retention-active"),
+        (CaseExists("taken"), ExitCode.USAGE, "case-exists"),
+        (StorageFull("disk full"), ExitCode.UNAVAILABLE, "storage-full"),
+        (ServerError("500"), ExitCode.UNAVAILABLE, "server-error"),
+        (ServerUnavailable("refused"), ExitCode.UNAVAILABLE, "server-unavailable"),
+        (CustodyError("unclassified"), ExitCode.UNAVAILABLE, "custody-error"),
+        (AuthenticationRequired("no token"), ExitCode.PERMISSION, "authentication-required"),
     ],
 )
 def test_every_error_has_its_exit_code_and_name(
@@ -47,6 +67,18 @@ def test_every_error_has_its_exit_code_and_name(
     value = error_json(error)
     assert value["ok"] is False and value["code"] == name and value["exit_code"] == int(code)
     assert value["error"]
+
+
+def test_a_reported_code_is_the_code_of_the_json() -> None:
+    """A server's code no class has: the class its status implies, the code as reported."""
+    error = InputError("d")
+    error.status, error.reported_code = 400, "request-validation"
+    assert error_json(error) == {
+        "ok": False,
+        "error": "d",
+        "code": "request-validation",
+        "exit_code": 2,
+    }
 
 
 def test_os_errors_name_the_file() -> None:
