@@ -1,4 +1,4 @@
-"""``custody intake`` and ``custody evidence show|download|custody``."""
+"""``custody intake`` and ``custody evidence list|show|download|custody``."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from rich.progress import (
 
 from cli.client import ApiClient
 from cli.output import JsonOpt, emit_json, err, out
+from cli.preflight import case_path, check_intake
 from custody.digests import CHUNK_SIZE, MultiHasher, normalize_declared, parse_algorithms
 from custody.errors import InputError, VerificationError
 from custody.verdicts import ExitCode
@@ -91,6 +92,7 @@ def prehash_blake3(path: Path) -> str:
 
 def register(app: typer.Typer) -> None:
     app.command("intake")(intake)
+    evidence_app.command("list")(list_evidence)
     evidence_app.command("show")(show)
     evidence_app.command("download")(download)
     evidence_app.command("custody")(custody)
@@ -124,7 +126,10 @@ def intake(
     ] = "md5",
     json_output: JsonOpt = False,
 ) -> None:
-    """Upload evidence files: hashed locally while uploading, then compared with the server's."""
+    """Upload evidence files: hashed locally while uploading, then compared with the server's.
+
+    The case and your permission to add to it are checked before any byte is sent.
+    """
     declared_raw = {"sha256": sha256, "md5": md5, "sha1": sha1, "sm3": sm3, "blake3": blake3_hex}
     declared = {a: normalize_declared(a, v) for a, v in declared_raw.items() if v}
     if declared and len(files) > 1:
@@ -137,6 +142,7 @@ def intake(
     results = []
     failed = False
     with ApiClient() as api, progress_bar(json_output) as progress:
+        check_intake(api, case)
         for path in files:
             declared_here = dict(declared)
             if prehash and "blake3" not in declared_here:
@@ -167,6 +173,26 @@ def intake(
                 )
     if failed:
         raise typer.Exit(int(ExitCode.INTEGRITY))
+
+
+def list_evidence(
+    case: Annotated[str, typer.Option(help="Case number.")],
+    json_output: JsonOpt = False,
+) -> None:
+    """List a case's evidence items in intake order (recorded as a view)."""
+    with ApiClient() as api:
+        items: list[dict[str, Any]] = api.get(f"{case_path(case)}/evidence").json()
+    if json_output:
+        emit_json(items)
+        return
+    for ev in items:  # lines, not a table: ids and digests must never be cut
+        state = ev["state"]
+        out.print(
+            f"{ev['id']}  {ev['original_filename']}  {ev['size']} bytes  seal "
+            f"{ev['seal_no'] or '-'}  {state['status']}, custodian {state['custodian'] or '-'}",
+            markup=False,
+        )
+        out.print(f"  SHA256  {ev['digests']['sha256']}", markup=False)
 
 
 def show(
