@@ -10,8 +10,8 @@ from custody.checkpoint import SigningKey
 from custody.errors import (
     AuthenticationRequired,
     BundleError,
-    CaseExists,
     CheckpointError,
+    Conflict,
     CustodyError,
     DigestMismatch,
     InputError,
@@ -52,7 +52,7 @@ KEY = SigningKey.generate("lab.example/ledger").verifier()
         (DigestMismatch("sha256 differs"), ExitCode.INTEGRITY, "digest-mismatch"),
         (ObjectMissing("stored object gone"), ExitCode.INTEGRITY, "object-missing"),
         (RetentionActive("retained until 2030"), ExitCode.USAGE, "retention-active"),
-        (CaseExists("taken"), ExitCode.USAGE, "case-exists"),
+        (Conflict("taken"), ExitCode.USAGE, "conflict"),
         (StorageFull("disk full"), ExitCode.UNAVAILABLE, "storage-full"),
         (ServerError("500"), ExitCode.UNAVAILABLE, "server-error"),
         (ServerUnavailable("refused"), ExitCode.UNAVAILABLE, "server-unavailable"),
