@@ -106,6 +106,17 @@ def dispose_approve(
     _show(ev, json_output)
 
 
+@dispose_app.command("complete")
+def dispose_complete(
+    evidence_id: Annotated[str, typer.Argument(help="Evidence id.")],
+    json_output: JsonOpt = False,
+) -> None:
+    """Retry an approved disposal whose deletion failed (e.g. storage was down)."""
+    with ApiClient() as api:
+        ev = api.post(f"/api/v1/evidence/{evidence_id}/disposal/complete").json()
+    _show(ev, json_output)
+
+
 def hold(
     evidence_id: Annotated[str, typer.Argument(help="Evidence id.")],
     reason: Annotated[str, typer.Option(help="Why.")],
