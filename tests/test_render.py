@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 from pypdf import PdfReader
 
-from api.render import render_html, render_pdf
+from api.reports import render_html, render_pdf
 from custody.report import (
     CustodyEvent,
     DigestCheck,
