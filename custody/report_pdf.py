@@ -31,7 +31,6 @@ PDF_EXTRA = "pip install 'evidence-custody[pdf]'"
 REPORT_ATTACHMENT = "report.json"
 SIGNATURE_ATTACHMENT = "report.json.sig"
 _HEX_TOKEN = re.compile(r"[0-9a-f]{32,128}")
-_HEX_INSIDE = re.compile(r"(?<![0-9a-f])[0-9a-f]{32,128}(?![0-9a-f])")
 _TOKEN_SPLIT = re.compile(r"[\s,;:()\[\]（）：，；]+")
 
 
@@ -154,15 +153,15 @@ def pdf_text(data: bytes) -> str:
 # --- what the JSON says must be printed ----------------------------------------------------
 
 
-def _hex_values(value: object) -> Iterator[str]:
+def _strings(value: object) -> Iterator[str]:
     if isinstance(value, str):
-        yield from (m.group(0) for m in _HEX_INSIDE.finditer(value))
+        yield value
     elif isinstance(value, dict):
         for v in value.values():
-            yield from _hex_values(v)
+            yield from _strings(v)
     elif isinstance(value, list):
         for v in value:
-            yield from _hex_values(v)
+            yield from _strings(v)
 
 
 def printed_digests(report: VerificationReport | CaseReport, own_hash: str) -> dict[str, str]:
@@ -307,9 +306,10 @@ def _check_text(checked: CheckedPdf, data: bytes, raw: bytes) -> None:
         checked.add("digests", False, f"the PDF's text cannot be extracted ({e})")
         return
     wanted = printed_digests(report, own_hash)
-    known = set(_hex_values(json.loads(raw))) | set(wanted)
+    # what the signed JSON says anywhere (a long free text may wrap into hex-like pieces)
+    signed_text = "\n".join([*_strings(json.loads(raw)), *wanted])
     missing = [f"{what} {digest}" for digest, what in wanted.items() if digest not in tokens]
-    foreign = sorted(t for t in tokens if _HEX_TOKEN.fullmatch(t) and t not in known)
+    foreign = sorted(t for t in tokens if _HEX_TOKEN.fullmatch(t) and t not in signed_text)
     for text in missing:
         checked.add("digests", False, f"the PDF text does not show {text} whole")
     for token in foreign:

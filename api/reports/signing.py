@@ -173,7 +173,12 @@ def load_or_create(key_path: Path, cert_path: Path, common_name: str) -> ReportC
 
 
 def sign_pdf(
-    data: bytes, signer: ReportCertificate, *, reason: str, timestamper: Any = None
+    data: bytes,
+    signer: ReportCertificate,
+    *,
+    reason: str,
+    timestamper: Any = None,
+    field: str = SIGNATURE_FIELD,
 ) -> bytes:
     """Add one PAdES (ETSI.CAdES.detached) signature over the whole of ``data``."""
     from asn1crypto import keys as asn1_keys
@@ -198,7 +203,7 @@ def sign_pdf(
         signing_cert=certificate, signing_key=key, cert_registry=registry
     )
     meta = signers.PdfSignatureMetadata(
-        field_name=SIGNATURE_FIELD,
+        field_name=field,
         md_algorithm="sha256",
         subfilter=fields.SigSeedSubFilter.PADES,
         reason=reason,
