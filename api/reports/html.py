@@ -106,14 +106,14 @@ def _block(block: Block) -> str:
     if isinstance(block, Signatures):
         boxes = []
         for s in block.signers:
-            rows = (
+            signer_rows = (
                 ("姓名 / Name", s.name),
                 ("职务 / Role", s.role),
                 ("部门 / Department", s.department),
                 ("时间 / Time", s.time),
                 ("签名 / Signature", ""),
             )
-            lines = "".join(f"<div>{_e(label)}: {_e(value)}</div>" for label, value in rows)
+            lines = "".join(f"<div>{_e(label)}: {_e(value)}</div>" for label, value in signer_rows)
             boxes.append(f'<div class="signer"><strong>{_e(s.title)}</strong>{lines}</div>')
         seal = f'<div class="seal">{_e(block.seal)}<br><br><br>年　月　日</div>'
         return '<div class="signatures">' + "".join(boxes) + seal + "</div>"

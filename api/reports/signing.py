@@ -198,7 +198,9 @@ def sign_pdf(
             serialization.NoEncryption(),
         )
     )
-    registry = SimpleCertificateStore.from_certs([certificate, *map(der, signer.chain)])
+    registry = SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
+        [certificate, *map(der, signer.chain)]
+    )
     pdf_signer = signers.SimpleSigner(
         signing_cert=certificate, signing_key=key, cert_registry=registry
     )

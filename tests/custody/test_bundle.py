@@ -22,8 +22,8 @@ import bagit
 import blake3
 import pytest
 
-from api.reports import render_html, signed_report_pdf
-from api.reports.signing import ReportCertificate, generate_certificate
+from api.reports import render_html, render_pdf, signed_report_pdf
+from api.reports.signing import ReportCertificate, generate_certificate, sign_pdf
 from custody.bundle import (
     BundleEntry,
     BundleEvidence,
@@ -1195,3 +1195,39 @@ def test_writer_refuses_a_checkpoint_that_does_not_end_at_the_export(
     data = replace(scenario.data, entries=entries, checkpoint_note=note)
     with pytest.raises(BundleError, match="head of the case chain"):
         write_bundle(data, tmp_path / "b", with_content=False)
+
+
+def test_attack_bundle_pdf_resigned_with_another_certificate(
+    bundle: Path, scenario: Scenario
+) -> None:
+    forger = generate_certificate("custody.example report signer")  # same name
+    ev = scenario.evidence_ids[0]
+    d = evidence_dir(bundle, ev)
+    raw = (d / "report.json").read_bytes()
+    report = parse_report(raw)
+    unsigned = render_pdf(
+        report,
+        report_hash=report_hash(report),
+        signature=(d / "report.json.sig").read_text(),
+        canonical=raw,
+        signer=forger,
+    )
+    (d / "report.pdf").write_bytes(sign_pdf(unsigned, forger, reason="forged"))
+    reseal(bundle)
+    result = verify_bundle(bundle, trusted_key=scenario.verifier)
+    assert_fails_with(
+        result,
+        f"evidence/{ev}/report.pdf: the PDF was re-signed with another certificate: signed by "
+        f"{forger.sha256}",
+        f"not the bundled report certificate {REPORT_CERT.sha256}",
+    )
+
+
+def test_attack_bundle_report_certificate_swapped(bundle: Path, scenario: Scenario) -> None:
+    forger = generate_certificate("custody.example report signer")
+    (bundle / "data" / "ledger" / "report-certificate.pem").write_text(forger.pem())
+    reseal(bundle)
+    result = verify_bundle(bundle, trusted_key=scenario.verifier)
+    assert_fails_with(
+        result, f"data/ledger/report-certificate.pem: its fingerprint {forger.sha256} differs"
+    )
