@@ -117,6 +117,7 @@ def case_document(report: CaseReport, signing: Signing) -> Document:
     r = report
     checked = [i for i in r.items if i.verification is not None]
     failed = [i for i in checked if i.verification is not None and not i.verification.passed]
+    disposed = sum(i.status == "disposed" for i in r.items)
     summary = Section(
         title="案件与汇总 / Case and summary",
         anchor="summary",
@@ -137,9 +138,9 @@ def case_document(report: CaseReport, signing: Signing) -> Document:
                         label="检材数 / Items",
                         value=f"共 {len(r.items)} 项，核验 {len(checked)} 项，"
                         f"不通过 {len(failed)} 项，"
-                        f"已销毁 {len(r.items) - len(checked)} 项 / {len(r.items)} item(s): "
+                        f"已销毁 {disposed} 项 / {len(r.items)} item(s): "
                         f"{len(checked)} verified, {len(failed)} failed, "
-                        f"{len(r.items) - len(checked)} disposed",
+                        f"{disposed} disposed",
                         alert=bool(failed),
                     ),
                 )
