@@ -19,6 +19,7 @@ from api.routers import (
     grants,
     health,
     ledger,
+    reports,
     verifications,
 )
 from api.services import sweep
@@ -33,6 +34,7 @@ ROUTERS = (
     custody_ops.router,
     verifications.router,
     ledger.router,
+    reports.router,
 )
 
 

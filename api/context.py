@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
-from api.keys import load_or_create_signing_key
+from api.keys import load_or_create_signing_key, load_report_certificate
+from api.reports.signing import ReportCertificate
 from api.security import issue_token
 from api.settings import Settings
 from custody.checkpoint import SigningKey
@@ -38,6 +39,7 @@ class AppContext:
     engine: Engine
     store: ObjectStore
     signing_key: SigningKey
+    report_signer: ReportCertificate
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -98,6 +100,12 @@ def build_context(settings: Settings, *, store: ObjectStore | None = None) -> Ap
     key = load_or_create_signing_key(
         settings.signing_key_path, settings.ledger_origin, create=settings.signing_key is None
     )
-    ctx = AppContext(settings=settings, engine=engine, store=the_store, signing_key=key)
+    ctx = AppContext(
+        settings=settings,
+        engine=engine,
+        store=the_store,
+        signing_key=key,
+        report_signer=load_report_certificate(settings),
+    )
     bootstrap_admin(ctx)
     return ctx

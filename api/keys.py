@@ -1,4 +1,4 @@
-"""The ledger signing key: created on first start (mode 0600) or loaded from a file.
+"""The ledger signing key and the report certificate: created on first start or configured.
 
 The key is written to a temp file, fsynced and linked into place, so a crash or a full
 disk never leaves a truncated key behind, and two servers starting at once on one data
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from api.reports import signing as report_signing
+from api.settings import Settings
 from custody.checkpoint import SigningKey
 from custody.errors import CheckpointError, StorageFull, StorageMisconfigured
 from storage.durable import create_exclusive, is_full
@@ -41,3 +43,27 @@ def load_or_create_signing_key(path: Path, origin: str, *, create: bool = True) 
     if not created:  # another server process created it first: use that one
         return load_or_create_signing_key(path, origin, create=False)
     return key
+
+
+def load_report_certificate(settings: Settings) -> report_signing.ReportCertificate:
+    """The PDF signer: a configured PKCS#12 or PEM pair, else the service's own (made once)."""
+    if settings.report_pkcs12 is not None:
+        if settings.report_cert is not None or settings.report_key is not None:
+            raise StorageMisconfigured(
+                "configure the report certificate either as CUSTODY_REPORT_PKCS12 or as "
+                "CUSTODY_REPORT_CERT + CUSTODY_REPORT_KEY, not both"
+            )
+        return report_signing.load_pkcs12(settings.report_pkcs12, settings.report_pkcs12_passphrase)
+    if (settings.report_cert is None) != (settings.report_key is None):
+        raise StorageMisconfigured(
+            "CUSTODY_REPORT_CERT and CUSTODY_REPORT_KEY go together: set both or neither"
+        )
+    if settings.report_cert is not None and settings.report_key is not None:
+        return report_signing.load_pem(
+            settings.report_key, settings.report_cert, settings.report_key_passphrase
+        )
+    return report_signing.load_or_create(
+        settings.report_key_path,
+        settings.report_cert_path,
+        f"{settings.ledger_origin} report signer",
+    )

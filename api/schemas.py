@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 CASE_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
+MAX_FILENAME_BYTES = 1024  # UTF-8; a name is a label in reports, not a document
 
 
 class CaseCreate(BaseModel):
@@ -63,6 +64,16 @@ class IntakeMetadata(BaseModel):
     algorithms: list[str] = Field(
         default_factory=list, description="Extra algorithms to compute (md5, sha1, sm3)"
     )
+
+    @field_validator("filename")
+    @classmethod
+    def _filename(cls, v: str | None) -> str | None:
+        if v is not None and len(v.encode("utf-8")) > MAX_FILENAME_BYTES:
+            raise ValueError(
+                f"the file name is {len(v.encode('utf-8'))} bytes of UTF-8; at most "
+                f"{MAX_FILENAME_BYTES} are allowed"
+            )
+        return v
 
 
 class EvidenceStatePublic(BaseModel):

@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=1024**4, ge=0)
     ledger_origin: str = "custody.example/ledger"
     signing_key: Path | None = None  # default: <data_dir>/signing.key
+    # PDF reports are PAdES-signed. Default: a key and self-signed certificate made at first
+    # start in the data dir. An agency certificate instead: PEM (REPORT_CERT with its chain,
+    # REPORT_KEY) or PKCS#12 (REPORT_PKCS12); passphrases only from the environment.
+    report_cert: Path | None = None
+    report_key: Path | None = None
+    report_key_passphrase: str | None = None
+    report_pkcs12: Path | None = None
+    report_pkcs12_passphrase: str | None = None
     # housekeeping: staging leftovers (and unregistered unreferenced objects) idle for
     # longer than this are swept at start-up and then every sweep interval (0: start-up only)
     staging_max_age_seconds: float = Field(default=3600, ge=0)
@@ -48,6 +56,14 @@ class Settings(BaseSettings):
     @property
     def signing_key_path(self) -> Path:
         return self.signing_key or self.data_dir / "signing.key"
+
+    @property
+    def report_key_path(self) -> Path:
+        return self.report_key or self.data_dir / "report-signing.key"
+
+    @property
+    def report_cert_path(self) -> Path:
+        return self.report_cert or self.data_dir / "report-signing.crt"
 
     @property
     def admin_token_path(self) -> Path:

@@ -14,7 +14,13 @@ import typer
 from cli.client import ApiClient
 from cli.evidence import progress_bar
 from cli.output import JsonOpt, emit_json, out
-from custody.bundle import BundleEntry, BundleEvidence, BundleInput, write_bundle
+from custody.bundle import (
+    BundleEntry,
+    BundleEvidence,
+    BundleInput,
+    CaseReportFiles,
+    write_bundle,
+)
 from custody.digests import CHUNK_SIZE, MultiHasher
 from custody.errors import InputError, VerificationError
 from custody.ledger import rfc3339, utc_now
@@ -114,6 +120,20 @@ def bundle_input(
         entries=entries,
         checkpoint_note=package["checkpoint"],
         verifier_key=package["verifier_key"],
+        report_certificate_pem=(package.get("report_certificate") or {}).get("pem"),
+        case_report=_case_report(package.get("case_report")),
+    )
+
+
+def _case_report(value: dict[str, Any] | None) -> CaseReportFiles | None:
+    """The export's signed case report (one PDF for the whole case), if the server made one."""
+    if not value:
+        return None
+    return CaseReportFiles(
+        json=base64.b64decode(value["json"]),
+        signature=value["signature"],
+        pdf=base64.b64decode(value["pdf"]),
+        html=value["html"],
     )
 
 

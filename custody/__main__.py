@@ -101,6 +101,15 @@ def _report(args: argparse.Namespace) -> int:
 
     key = load_trusted_key(args.trusted_key)
     data = require_file(args.report).read_bytes()
+    if data.startswith(b"%PDF-"):  # a lone PDF: it carries its JSON and signatures inside
+        from custody import pdf_verdicts
+        from custody.report_pdf import check_report_pdf
+
+        pdf = check_report_pdf(data, key)
+        _emit(
+            args, pdf_verdicts.pdf_report_json(args.report, pdf), pdf_verdicts.pdf_report_lines(pdf)
+        )
+        return pdf_verdicts.pdf_report_exit_code(pdf)
     signature = args.signature or args.report.with_name(args.report.name + ".sig")
     checked = check_signed_report(data, require_file(signature).read_text("utf-8"), key)
     _emit(args, verdicts.report_json(checked), verdicts.report_lines(checked))
@@ -183,14 +192,18 @@ def build_parser() -> Parser:
 
     p = commands.add_parser(
         "report",
-        help="check a verification report's signature and show its result",
-        description="Check the detached signature of a JSON verification report, then "
-        "print its result and digests; exit 1 if the signature fails or the report records "
-        "a failed verification.",
+        help="check a verification report (JSON or PDF) and show its result",
+        description="Check the detached signature of a JSON verification report, or a lone "
+        "PDF report (its PAdES signature, its embedded signed JSON and the digests it "
+        "prints; needs the pdf extra: pip install 'evidence-custody[pdf]'), then print its "
+        "result and digests; exit 1 if a check fails or the report records a failed "
+        "verification.",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("report", metavar="REPORT.json", type=Path, help="the report as signed")
+    p.add_argument(
+        "report", metavar="REPORT", type=Path, help="report.json as signed, or report.pdf"
+    )
     p.add_argument(
         "--signature",
         type=Path,

@@ -21,32 +21,46 @@ from custody.canonical import canonical_json
 from custody.checkpoint import SigningKey, VerifierKey
 from custody.errors import CheckpointError, MalformedMetadata
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # 2: the verifier's role and the PDF signing certificate's fingerprint
+READABLE_VERSIONS = (1, 2)
 Result = Literal["pass", "fail"]
 
+# Steps are prose; a line indented by five spaces is a command, to be shown (and copied) as
+# one monospace line. No markup: the renderings print these texts as they are.
 HOW_TO_VERIFY_EN = (
-    "1. Recompute the check values of the content and compare them with the recorded "
-    "values in this report: `sha256sum FILE` and `b3sum FILE` (BLAKE3). In a court bundle, "
-    "run `sha256sum -c SHA256SUMS` and `b3sum -c B3SUMS` inside data/.\n"
-    "2. Check this report's signature and everything it refers to with the lab's published "
-    "verifier key: `custody verify-bundle BUNDLE --trusted-key KEY`.\n"
-    "3. Check a ledger entry by hand: its hash is SHA-256(0x00 || entry bytes), e.g. "
-    "`(printf '\\0'; cat ledger/entries/000012.json) | sha256sum`; it must equal the entry "
-    "hash listed in the custody history.\n"
+    "1. Recompute the check values of the content and compare them with the values "
+    "recorded in this report (BLAKE3 and SHA-256):\n"
+    "     b3sum FILE\n"
+    "     sha256sum FILE\n"
+    "   In a court bundle, run inside data/:\n"
+    "     sha256sum -c SHA256SUMS\n"
+    "     b3sum -c B3SUMS\n"
+    "2. Check this report's signatures and everything it refers to with the lab's published "
+    "verifier key (a PDF report carries its signed JSON and a PAdES signature):\n"
+    "     custody-verify report report.pdf --trusted-key KEY\n"
+    "     custody verify-bundle BUNDLE --trusted-key KEY\n"
+    "3. Check a ledger entry by hand: its hash is SHA-256(0x00 || entry bytes); it must "
+    "equal the entry hash listed in the custody history:\n"
+    "     (printf '\\0'; cat ledger/entries/000012.json) | sha256sum\n"
     "4. Verify the checkpoint's Ed25519 signature (C2SP signed note) against the published "
     "verifier key, then fold the entry hash with its inclusion proof (RFC 9162) and compare "
     "the result with the root hash in the checkpoint."
 )
 
 HOW_TO_VERIFY_ZH = (
-    "1. 重新计算检材内容的校验值，与本报告记录的校验值比对：`sha256sum 文件` 和 "
-    "`b3sum 文件`（BLAKE3）。对于移交法院的数据包，在 data/ 目录下运行 "
-    "`sha256sum -c SHA256SUMS` 和 `b3sum -c B3SUMS`。\n"
-    "2. 使用本单位公布的验证公钥核验本报告签名及其引用的全部内容："
-    "`custody verify-bundle 数据包目录 --trusted-key 公钥`。\n"
-    "3. 手工核验保管记录（账本条目）：条目哈希 = SHA-256(0x00 || 条目字节)，例如 "
-    "`(printf '\\0'; cat ledger/entries/000012.json) | sha256sum`，结果应与保管记录中"
-    "列出的条目哈希一致。\n"
+    "1. 重新计算检材内容的校验值（BLAKE3 和 SHA-256），与本报告记录的校验值比对：\n"
+    "     b3sum 文件\n"
+    "     sha256sum 文件\n"
+    "   对于移交法院的数据包，在 data/ 目录下运行：\n"
+    "     sha256sum -c SHA256SUMS\n"
+    "     b3sum -c B3SUMS\n"
+    "2. 使用本单位公布的验证公钥核验本报告的签名及其引用的全部内容"
+    "（PDF 报告内附签名的 JSON 报告并带有 PAdES 电子签名）：\n"
+    "     custody-verify report report.pdf --trusted-key 公钥\n"
+    "     custody verify-bundle 数据包目录 --trusted-key 公钥\n"
+    "3. 手工核验保管记录（账本条目）：条目哈希 = SHA-256(0x00 || 条目字节)，"
+    "结果应与保管记录中列出的条目哈希一致：\n"
+    "     (printf '\\0'; cat ledger/entries/000012.json) | sha256sum\n"
     "4. 用公布的验证公钥核验检查点的 Ed25519 签名（C2SP 签名注记格式），再按 RFC 9162 "
     "用包含证明逐级计算，所得根哈希应与检查点中的根哈希一致。"
 )
@@ -289,6 +303,7 @@ class VerificationReport:
     generated_at: str
     generated_by: str
     generated_by_department: str
+    generated_by_role: str = ""  # version 1 reports do not record it
     case_number: str
     case_title: str
     case_classification: str
@@ -311,6 +326,9 @@ class VerificationReport:
     findings: list[str]
     how_to_verify_en: str = HOW_TO_VERIFY_EN
     how_to_verify_zh: str = HOW_TO_VERIFY_ZH
+    # SHA-256 of the DER certificate that signs the PDF rendering (PAdES): signed here by
+    # the ledger key, so one trusted key also pins the PDF's signer. None in version 1.
+    pdf_certificate_sha256: str | None = None
 
     def __post_init__(self) -> None:
         if self.result not in ("pass", "fail"):
@@ -325,7 +343,7 @@ class VerificationReport:
         return {d.algorithm: d.recorded for d in self.digests}
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        value: dict[str, Any] = {
             "report_version": self.report_version,
             "generated_at": self.generated_at,
             "generated_by": self.generated_by,
@@ -353,17 +371,22 @@ class VerificationReport:
             "how_to_verify_en": self.how_to_verify_en,
             "how_to_verify_zh": self.how_to_verify_zh,
         }
+        if self.report_version >= 2:
+            value["generated_by_role"] = self.generated_by_role
+            value["pdf_certificate_sha256"] = self.pdf_certificate_sha256
+        return value
 
     @classmethod
     def from_json(cls, obj: object) -> VerificationReport:
         where = "report"
         m = _obj(obj, where)
         version = _int(m, "report_version", where)
-        if version != REPORT_VERSION:
+        if version not in READABLE_VERSIONS:
             raise MalformedMetadata(
-                f"report version {version} is not supported (this software reads version "
-                f"{REPORT_VERSION})"
+                f"report version {version} is not supported (this software reads versions "
+                f"{', '.join(map(str, READABLE_VERSIONS))})"
             )
+        later = version >= 2
         result_text = _str(m, "result", where)
         result: Result
         if result_text == "pass":
@@ -377,6 +400,7 @@ class VerificationReport:
             generated_at=_str(m, "generated_at", where),
             generated_by=_str(m, "generated_by", where),
             generated_by_department=_str(m, "generated_by_department", where),
+            generated_by_role=_str(m, "generated_by_role", where) if later else "",
             case_number=_str(m, "case_number", where),
             case_title=_str(m, "case_title", where),
             case_classification=_str(m, "case_classification", where),
@@ -405,6 +429,9 @@ class VerificationReport:
             findings=_str_list(m, "findings", where),
             how_to_verify_en=_str(m, "how_to_verify_en", where),
             how_to_verify_zh=_str(m, "how_to_verify_zh", where),
+            pdf_certificate_sha256=(
+                _opt_str(m, "pdf_certificate_sha256", where) if later else None
+            ),
         )
 
 

@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ("pyproject.toml", "README.md", "custody", "storage", "api", "cli")
 ABSENT = ("fastapi", "sqlalchemy", "sqlmodel", "minio", "fpdf", "typer", "rich", "httpx")
 ABSENT += ("uvicorn", "alembic", "psycopg", "pydantic", "bagit", "starlette")
+ABSENT += ("pyhanko", "pypdf")  # PDF checking is the [pdf] extra
+PDF_EXTRA = "pip install 'evidence-custody[pdf]'"
 INSTALL_TIMEOUT = 600
 
 
@@ -227,6 +229,11 @@ def test_base_install_verifies_a_real_bundle_and_catches_one_changed_file(
     assert "FAIL" not in r.stdout
     assert f"OK: content of {exported.evidence_id}:" in r.stdout
     assert r.stdout.splitlines()[-1].startswith("OK: bundle verified — ")
+    # the PDFs need the pdf extra: said so, not silently passed
+    assert f"SKIPPED: evidence/{exported.evidence_id}/report.pdf: PDF signature not checked" in (
+        r.stdout
+    )
+    assert PDF_EXTRA in r.stdout
 
     changed = Path(shutil.copytree(exported.bundle, tmp_path / "changed"))
     (target,) = (changed / "data" / "evidence" / exported.evidence_id / "content").iterdir()
@@ -265,3 +272,25 @@ def test_base_install_hashes_and_checks_reports(
     assert f"  OK: sha256 recorded {digests['sha256']} recomputed {digests['sha256']}" in (
         r.stdout.splitlines()
     )
+
+
+def test_base_install_names_the_pdf_extra_for_a_pdf_report(
+    base: BaseVenv, exported: Exported, tmp_path: Path
+) -> None:
+    pdf = exported.bundle / "data" / "evidence" / exported.evidence_id / "report.pdf"
+    key = ["--trusted-key", exported.key_file]
+    r = base.run(base.bin("custody-verify"), "report", pdf, *key, cwd=tmp_path)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert PDF_EXTRA in r.stderr
+    r = base.run(base.bin("custody-verify"), "report", pdf, *key, "--json", cwd=tmp_path)
+    assert r.returncode == 2
+    assert PDF_EXTRA in json.loads(r.stdout)["error"]
+
+
+def test_bundle_carries_the_case_report_and_the_report_certificate(exported: Exported) -> None:
+    data = exported.bundle / "data"
+    case = json.loads((data / "case.json").read_text())
+    assert (data / "case-report.pdf").read_bytes().startswith(b"%PDF-")
+    assert (data / "ledger" / "report-certificate.pem").read_text().startswith("-----BEGIN")
+    assert len(case["report_certificate"]["sha256"]) == 64
+    assert case["case_report"]["pdf"] == "case-report.pdf"

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from api.authz import authorize, authorized_evidence, require_purpose, visible_case
+from api.context import AppContext
 from api.deps import AccountDep, ContextDep, SessionDep, guard
-from api.render import render_html, render_pdf
+from api.reports import render_html, signed_report_pdf
 from api.schemas import EvidencePublic
 from api.services.evidence_view import evidence_public, evidence_state
 from api.services.export import export_package
@@ -56,7 +57,7 @@ def verify(
         )
     prepared = prepare_report(ctx, session, account, ev, case)
     # rendered before it is recorded: a rendering that fails records no verification
-    rendered = _render(prepared, format)
+    rendered = _render(ctx, prepared, format)
     signed = record_report(session, account, ev, case, prepared)
     session.commit()
     headers = {
@@ -69,12 +70,25 @@ def verify(
     return Response(json.dumps(signed.to_json()), media_type="application/json", headers=headers)
 
 
-def _render(prepared: SignedReport, format: str) -> tuple[str | bytes, str] | None:
+def _render(ctx: AppContext, prepared: SignedReport, format: str) -> tuple[str | bytes, str] | None:
+    """HTML, or the self-contained PDF (embedded signed JSON, PAdES signature)."""
     if format == "html":
-        html = render_html(prepared.report, report_hash=prepared.hash)
+        html = render_html(
+            prepared.report,
+            report_hash=prepared.hash,
+            signature=prepared.signature,
+            signer=ctx.report_signer,
+        )
         return html, "text/html; charset=utf-8"
     if format == "pdf":
-        return render_pdf(prepared.report, report_hash=prepared.hash), "application/pdf"
+        pdf = signed_report_pdf(
+            prepared.report,
+            canonical=prepared.canonical,
+            report_hash=prepared.hash,
+            signature=prepared.signature,
+            signer=ctx.report_signer,
+        )
+        return pdf, "application/pdf"
     return None
 
 

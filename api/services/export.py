@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api.context import AppContext
-from api.render import render_html, render_pdf
-from api.services.evidence_view import entry_values, evidence_public
+from api.reports import render_html, signed_report_pdf
+from api.services.case_report import ItemFacts, build_case_report
+from api.services.evidence_view import entry_values, evidence_public, intake_of
 from api.services.verification import SignedReport, prepare_report, record_report
 from custody import ledger_store, merkle
 from custody.errors import LedgerIntegrityError
@@ -72,27 +73,45 @@ def export_package(
     reports: list[tuple[Evidence, SignedReport]] = []
     exported: list[str] = []
     disposed: list[str] = []
+    facts: list[ItemFacts] = []
+    signer = ctx.report_signer
     for ev in case_items(session, case):
-        if derive_state(entry_values(session, ev.id)).status == EvidenceStatus.DISPOSED:
+        state = derive_state(entry_values(session, ev.id))
+        if state.status == EvidenceStatus.DISPOSED:
             # No content is left to verify: the bundle carries the item's whole history
             # (intake to disposal) and the EXPORT entry names it, but no report.
             disposed.append(ev.id)
+            facts.append(ItemFacts(record=intake_of(session, ev.id), state=state, report=None))
             continue
         signed = prepare_report(ctx, session, account, ev, case)
         reports.append((ev, signed))
         exported.append(ev.id)
+        facts.append(ItemFacts(record=intake_of(session, ev.id), state=state, report=signed))
+        pdf = signed_report_pdf(
+            signed.report,
+            canonical=signed.canonical,
+            report_hash=signed.hash,
+            signature=signed.signature,
+            signer=signer,
+        )
         items.append(
             {
                 "evidence": evidence_public(session, ev).model_dump(mode="json"),
                 "report_json": base64.b64encode(signed.canonical).decode(),
                 "report_hash": signed.hash,
                 "report_signature": signed.signature,
-                "report_html": render_html(signed.report, report_hash=signed.hash),
-                "report_pdf": base64.b64encode(
-                    render_pdf(signed.report, report_hash=signed.hash)
-                ).decode(),
+                "report_html": render_html(
+                    signed.report,
+                    report_hash=signed.hash,
+                    signature=signed.signature,
+                    signer=signer,
+                ),
+                "report_pdf": base64.b64encode(pdf).decode(),
             }
         )
+    # the case report (one signed PDF for the whole case) is rendered before anything is
+    # recorded too
+    case_report = build_case_report(ctx, account, case, purpose, facts)
     session.rollback()  # end the read transaction: nothing has been recorded so far
     # Every report is rendered: now, in one transaction, the verifications, the export and
     # the checkpoint that ends at it. A failure above has recorded nothing.
@@ -111,6 +130,7 @@ def export_package(
                 "evidence": exported,
                 "disposed": disposed,
                 "reports": report_hashes,
+                "case_report": case_report.hash,
             },
         ),
     )
@@ -142,4 +162,12 @@ def export_package(
         "entries": entries,
         "checkpoint": checkpoint.note,
         "verifier_key": ctx.signing_key.verifier().to_text(),
+        "case_report": {
+            "json": base64.b64encode(case_report.canonical).decode(),
+            "hash": case_report.hash,
+            "signature": case_report.signature,
+            "html": case_report.html,
+            "pdf": base64.b64encode(case_report.pdf).decode(),
+        },
+        "report_certificate": {"pem": signer.pem(), "sha256": signer.sha256},
     }

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import BinaryIO
 
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from api.authz import authorize, visible_case
@@ -40,6 +41,11 @@ def parse_metadata(raw: bytes | str | None) -> IntakeMetadata:
     try:
         meta = IntakeMetadata.model_validate(obj)
     except ValidationError as e:
+        if any(tuple(err["loc"]) == ("filename",) for err in e.errors()):
+            # an over-long name is a clear 422, like any other invalid field of the request
+            raise RequestValidationError(
+                [{**err, "loc": ("metadata", *err["loc"])} for err in e.errors()]
+            ) from e
         problems = "; ".join(
             f"{'.'.join(map(str, err['loc'])) or 'metadata'}: {err['msg']}" for err in e.errors()
         )

@@ -138,6 +138,13 @@ def prepare_report(
         table_row=table_row,
     )
     session.commit()  # the checkpoint, if one was signed; no write lock is kept
+    # who verified in what role, and the certificate that signs the PDF: named in the signed
+    # JSON, so the ledger key also pins the PDF's signer
+    report = replace(
+        report,
+        generated_by_role=account.role,
+        pdf_certificate_sha256=ctx.report_signer.sha256,
+    )
     canonical = report_bytes(report)
     return SignedReport(
         report=report,

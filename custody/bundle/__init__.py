@@ -17,6 +17,7 @@ from custody.bundle.model import (
     BundleEvidence,
     BundleInput,
     BundleReport,
+    CaseReportFiles,
     Check,
 )
 from custody.bundle.names import safe_file_name
@@ -30,6 +31,7 @@ __all__ = [
     "BundleEvidence",
     "BundleInput",
     "BundleReport",
+    "CaseReportFiles",
     "Check",
     "safe_file_name",
     "verify_bundle",

@@ -69,6 +69,20 @@ class BundleInput:
     checkpoint_note: str
     verifier_key: str
     consistency: dict[str, Any] | None = None
+    # the certificate that PAdES-signs the PDF reports (PEM, the signer first), and the
+    # signed case report (one document for the whole case), when the server made them
+    report_certificate_pem: str | None = None
+    case_report: CaseReportFiles | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseReportFiles:
+    """The case report as exported: its signed JSON, the ledger key's signature, renderings."""
+
+    json: bytes
+    signature: str
+    pdf: bytes
+    html: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from custody.bundle import verify_bag, verify_items, verify_ledger
+from custody.bundle import verify_bag, verify_items, verify_ledger, verify_pdf
 from custody.bundle.context import VerifyContext
 from custody.bundle.model import BundleReport
 from custody.checkpoint import VerifierKey
@@ -25,6 +25,7 @@ STEPS = (
     ("export", verify_ledger.check_export),
     ("data list", verify_items.check_data_list),
     ("reports", verify_items.check_reports),
+    ("pdf reports", verify_pdf.check_pdf_reports),
     ("content", verify_items.check_content),
     ("consistency", verify_ledger.check_consistency),
 )

@@ -25,11 +25,15 @@ from custody.bundle.readme import ReadmeFacts, readme_en, readme_zh
 from custody.bundle.sums import sums_line
 from custody.canonical import canonical_json
 from custody.case_chain import CaseEntry, walk_case_chain
+from custody.case_report import parse_case_report
+from custody.certificates import certificate_sha256
 from custody.checkpoint import Checkpoint, VerifierKey, open_checkpoint
 from custody.errors import BundleError, CustodyError
 from custody.ledger import GENESIS_PREV, Action
 from custody.merkle import leaf_hash
 from custody.report import parse_report, verify_report_signature
+
+REPORT_CERTIFICATE = "ledger/report-certificate.pem"
 
 
 def _require(condition: bool, message: str) -> None:
@@ -128,6 +132,20 @@ def check_input(data: BundleInput) -> tuple[Checkpoint, VerifierKey, dict[int, d
             details.get("digests") == ev.digests and details.get("size") == ev.size,
             f"the INTAKE entry of {ev.id} records other digests or size than the evidence",
         )
+    if data.case_report is not None:
+        try:
+            verify_report_signature(data.case_report.json, data.case_report.signature, [verifier])
+            case_report = parse_case_report(data.case_report.json)
+        except CustodyError as e:
+            raise BundleError(f"the case report: {e}") from e
+        _require(
+            case_report.case_number == data.case_number, "the case report is about another case"
+        )
+    if data.report_certificate_pem is not None:
+        try:
+            certificate_sha256(data.report_certificate_pem)
+        except ValueError as e:
+            raise BundleError(f"the report certificate is not a PEM certificate: {e}") from e
     return checkpoint, verifier, values
 
 
@@ -306,6 +324,25 @@ def _write_bag(
     bag.write("data/ledger/verifier-key.txt", (data.verifier_key.strip() + "\n").encode())
     if data.consistency is not None:
         bag.write("data/ledger/consistency.json", canonical_json(data.consistency))
+    certificate = None
+    if data.report_certificate_pem is not None:
+        bag.write(f"data/{REPORT_CERTIFICATE}", data.report_certificate_pem.encode("ascii"))
+        certificate = {
+            "file": REPORT_CERTIFICATE,
+            "sha256": certificate_sha256(data.report_certificate_pem),
+        }
+    case_report = None
+    if data.case_report is not None:
+        bag.write("data/case-report.json", data.case_report.json)
+        bag.write("data/case-report.json.sig", data.case_report.signature.encode())
+        bag.write("data/case-report.pdf", data.case_report.pdf)
+        bag.write("data/case-report.html", data.case_report.html.encode())
+        case_report = {
+            "json": "case-report.json",
+            "pdf": "case-report.pdf",
+            "html": "case-report.html",
+            "hash": hashlib.sha256(data.case_report.json).hexdigest(),
+        }
     export_details = values[checkpoint.size - 1].get("details") or {}
     case = {
         "format": BUNDLE_FORMAT,
@@ -332,6 +369,8 @@ def _write_bag(
         "verifier_key": data.verifier_key.strip(),
         "entries": [e.seq for e in entries],
         "consistency": "ledger/consistency.json" if data.consistency is not None else None,
+        "report_certificate": certificate,
+        "case_report": case_report,
         "evidence": items,
     }
     bag.write("data/case.json", _json_bytes(case))

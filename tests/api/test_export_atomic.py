@@ -33,21 +33,21 @@ def test_export_that_fails_while_rendering_records_no_entry(
     first = intake(client, technician, case, os.urandom(3000))
     intake(client, technician, case, os.urandom(4000))
     before = ledger_size(ctx)
-    original = export.render_pdf
+    original = export.signed_report_pdf
 
     def failing(report: VerificationReport, **kwargs: Any) -> bytes:
         if report.evidence_id != first["id"]:
             raise RuntimeError("the renderer gave up on the second item")
         return original(report, **kwargs)
 
-    monkeypatch.setattr(export, "render_pdf", failing)
+    monkeypatch.setattr(export, "signed_report_pdf", failing)
     with TestClient(client.app, raise_server_exceptions=False) as c:
         r = c.post(
             f"/api/v1/cases/{case}/exports", json={"purpose": "court"}, headers=technician.headers
         )
     assert r.status_code == 500
     assert ledger_size(ctx) == before  # no verification entry, no export entry
-    monkeypatch.setattr(export, "render_pdf", original)
+    monkeypatch.setattr(export, "signed_report_pdf", original)
     r = client.post(
         f"/api/v1/cases/{case}/exports", json={"purpose": "court"}, headers=technician.headers
     )

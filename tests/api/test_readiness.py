@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -123,9 +124,7 @@ def test_readyz_is_false_when_storage_is_unreachable(ctx: AppContext) -> None:
         connect_timeout=1.0,
         read_timeout=1.0,
     )
-    down = AppContext(
-        settings=ctx.settings, engine=ctx.engine, store=store, signing_key=ctx.signing_key
-    )
+    down = replace(ctx, store=store)
     with TestClient(create_app(context=down)) as client:
         status, body = ready(client)
     assert status == 503 and body["ready"] is False

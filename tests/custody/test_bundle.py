@@ -22,7 +22,8 @@ import bagit
 import blake3
 import pytest
 
-from api.render import render_html, render_pdf
+from api.reports import render_html, render_pdf, signed_report_pdf
+from api.reports.signing import ReportCertificate, generate_certificate, sign_pdf
 from custody.bundle import (
     BundleEntry,
     BundleEvidence,
@@ -50,6 +51,21 @@ from custody.report import (
 )
 
 ORIGIN = "custody.example/ledger"
+REPORT_CERT = generate_certificate("custody.example report signer")
+
+
+def report_pdf(report: VerificationReport, key: SigningKey, cert: ReportCertificate) -> bytes:
+    """The self-contained PDF the server makes: embedded signed JSON, PAdES-signed."""
+    raw = report_bytes(report)
+    return signed_report_pdf(
+        report,
+        canonical=raw,
+        report_hash=report_hash(report),
+        signature=sign_report(raw, key),
+        signer=cert,
+    )
+
+
 CASE = "2026-XS-0117"
 OTHER_CASE = "2026-JJ-0042"
 T0 = datetime(2026, 2, 27, 9, 0, tzinfo=UTC)
@@ -295,6 +311,7 @@ def build_scenario(root: Path, *, key: SigningKey | None = None) -> Scenario:
             checkpoint=checkpoint,
             key=key,
         )
+        report = replace(report, pdf_certificate_sha256=REPORT_CERT.sha256)
         raw = report_bytes(report)
         evidence.append(
             BundleEvidence(
@@ -316,7 +333,7 @@ def build_scenario(root: Path, *, key: SigningKey | None = None) -> Scenario:
                 report_json=raw,
                 report_signature=sign_report(raw, key),
                 report_html=render_html(report, report_hash=report_hash(report)),
-                report_pdf=render_pdf(report, report_hash=report_hash(report)),
+                report_pdf=report_pdf(report, key, REPORT_CERT),
                 content_path=(content_dir / "nested" / names[0], content_dir / names[1])[i],
             )
         )
@@ -332,6 +349,7 @@ def build_scenario(root: Path, *, key: SigningKey | None = None) -> Scenario:
         entries=[bundle_entry(led.tree, e, size) for e in ours],
         checkpoint_note=note,
         verifier_key=key.verifier().to_text(),
+        report_certificate_pem=REPORT_CERT.pem(),
     )
     return Scenario(key, data, content_dir, led.tree, led.sealed, checkpoint, ids, earlier)
 
@@ -739,6 +757,7 @@ def test_attack_edited_ledger_entry_in_bundle(bundle: Path, scenario: Scenario) 
 
 def test_attack_bundle_resigned_with_another_key(bundle: Path, scenario: Scenario) -> None:
     forger = SigningKey.generate(ORIGIN)  # same name, different key
+    forged_cert = generate_certificate("custody.example report signer")  # same name too
     ledger = bundle / "data" / "ledger"
     note = sign_checkpoint(scenario.checkpoint, forger)
     (ledger / "checkpoint.txt").write_text(note)
@@ -751,11 +770,14 @@ def test_attack_bundle_resigned_with_another_key(bundle: Path, scenario: Scenari
         ledger_part = replace(
             old.ledger, checkpoint_note=note, verifier_key=forger.verifier().to_text()
         )
-        new = replace(old, ledger=ledger_part)
+        new = replace(old, ledger=ledger_part, pdf_certificate_sha256=forged_cert.sha256)
         (d / "report.json").write_bytes(report_bytes(new))
         (d / "report.json.sig").write_text(sign_report(report_bytes(new), forger))
         (d / "report.html").write_text(render_html(new, report_hash=report_hash(new)))
+        (d / "report.pdf").write_bytes(report_pdf(new, forger, forged_cert))
         item["report_hash"] = report_hash(new)
+    (ledger / "report-certificate.pem").write_text(forged_cert.pem())
+    case["report_certificate"]["sha256"] = forged_cert.sha256
     case_path.write_text(json.dumps(case, ensure_ascii=False))
     reseal(bundle)
     # internally consistent: it verifies against its own key
@@ -1173,3 +1195,39 @@ def test_writer_refuses_a_checkpoint_that_does_not_end_at_the_export(
     data = replace(scenario.data, entries=entries, checkpoint_note=note)
     with pytest.raises(BundleError, match="head of the case chain"):
         write_bundle(data, tmp_path / "b", with_content=False)
+
+
+def test_attack_bundle_pdf_resigned_with_another_certificate(
+    bundle: Path, scenario: Scenario
+) -> None:
+    forger = generate_certificate("custody.example report signer")  # same name
+    ev = scenario.evidence_ids[0]
+    d = evidence_dir(bundle, ev)
+    raw = (d / "report.json").read_bytes()
+    report = parse_report(raw)
+    unsigned = render_pdf(
+        report,
+        report_hash=report_hash(report),
+        signature=(d / "report.json.sig").read_text(),
+        canonical=raw,
+        signer=forger,
+    )
+    (d / "report.pdf").write_bytes(sign_pdf(unsigned, forger, reason="forged"))
+    reseal(bundle)
+    result = verify_bundle(bundle, trusted_key=scenario.verifier)
+    assert_fails_with(
+        result,
+        f"evidence/{ev}/report.pdf: the PDF was re-signed with another certificate: signed by "
+        f"{forger.sha256}",
+        f"not the bundled report certificate {REPORT_CERT.sha256}",
+    )
+
+
+def test_attack_bundle_report_certificate_swapped(bundle: Path, scenario: Scenario) -> None:
+    forger = generate_certificate("custody.example report signer")
+    (bundle / "data" / "ledger" / "report-certificate.pem").write_text(forger.pem())
+    reseal(bundle)
+    result = verify_bundle(bundle, trusted_key=scenario.verifier)
+    assert_fails_with(
+        result, f"data/ledger/report-certificate.pem: its fingerprint {forger.sha256} differs"
+    )

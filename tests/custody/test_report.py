@@ -113,7 +113,7 @@ def sample_report(**changes: object) -> VerificationReport:
 def test_json_round_trip() -> None:
     report = sample_report()
     value = report.to_json()
-    assert value["report_version"] == 1
+    assert value["report_version"] == 2
     assert value["how_to_verify_en"] == HOW_TO_VERIFY_EN
     assert value["how_to_verify_zh"] == HOW_TO_VERIFY_ZH
     again = VerificationReport.from_json(json.loads(json.dumps(value)))
@@ -150,7 +150,7 @@ def test_from_json_rejects_malformed_reports() -> None:
         ("size_recorded", "8"),
         ("result", "maybe"),
         ("digests", {}),
-        ("report_version", 2),
+        ("report_version", 3),
         ("seal_no", 5),
     ):
         broken = {**value, key: bad}
@@ -232,3 +232,20 @@ def test_how_to_verify_mentions_the_recipes() -> None:
         assert "sha256sum" in text and "b3sum" in text
         assert "custody verify-bundle" in text
         assert "(printf '\\0'; cat ledger/entries/000012.json) | sha256sum" in text
+
+
+def test_version_1_reports_are_still_read() -> None:
+    report = sample_report(report_version=1)
+    value = report.to_json()
+    assert "pdf_certificate_sha256" not in value and "generated_by_role" not in value
+    again = VerificationReport.from_json(json.loads(json.dumps(value)))
+    assert again == report and again.pdf_certificate_sha256 is None
+    v2 = sample_report(pdf_certificate_sha256="ab" * 32, generated_by_role="prosecutor")
+    assert VerificationReport.from_json(v2.to_json()) == v2
+
+
+def test_how_to_verify_has_no_markup_and_commands_on_their_own_lines() -> None:
+    for text in (HOW_TO_VERIFY_EN, HOW_TO_VERIFY_ZH):
+        assert "`" not in text
+        commands = [line.strip() for line in text.split("\n") if line.startswith("     ")]
+        assert "sha256sum -c SHA256SUMS" in commands and "b3sum -c B3SUMS" in commands
