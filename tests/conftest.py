@@ -19,7 +19,7 @@ from api.security import issue_token
 from api.settings import Settings
 from custody.ledger import utc_now
 from custody.models import Account
-from tests.seaweed import seaweed_s3  # noqa: F401 - the session's S3 server fixture
+from tests.seaweed import SeaweedS3, seaweed_s3  # noqa: F401 - the session's S3 server fixture
 
 POSTGRES_URL = os.environ.get(
     "CUSTODY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -95,6 +95,20 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     }
     base.update(overrides)
     return Settings(**base)  # type: ignore[arg-type]
+
+
+def make_s3_settings(tmp_path: Path, s3: SeaweedS3, **overrides: object) -> Settings:
+    """Settings for the S3 backend on the test SeaweedFS server, in a fresh locked bucket."""
+    return make_settings(
+        tmp_path,
+        storage="s3",
+        s3_endpoint=s3.endpoint,
+        s3_access_key=s3.access_key,
+        s3_secret_key=s3.secret_key,
+        s3_bucket=f"evidence-{uuid.uuid4().hex[:10]}",
+        s3_create_bucket=True,
+        **overrides,
+    )
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,7 +18,7 @@ from api.app import create_app
 from api.context import AppContext, build_context
 from custody.ledger import Action, utc_now
 from custody.models import Evidence, LedgerEntry
-from tests.conftest import Actor, add_account, make_settings
+from tests.conftest import Actor, add_account, make_s3_settings
 from tests.seaweed import SeaweedS3
 
 pytestmark = pytest.mark.s3
@@ -29,16 +28,7 @@ DATA = os.urandom(6 * 1024 * 1024 + 77)  # several parts
 
 @pytest.fixture
 def s3_ctx(tmp_path: Path, seaweed_s3: SeaweedS3) -> Iterator[AppContext]:
-    settings = make_settings(
-        tmp_path,
-        storage="s3",
-        s3_endpoint=seaweed_s3.endpoint,
-        s3_access_key=seaweed_s3.access_key,
-        s3_secret_key=seaweed_s3.secret_key,
-        s3_bucket=f"evidence-{uuid.uuid4().hex[:10]}",
-        s3_create_bucket=True,
-        s3_part_size=5 * 1024 * 1024,
-    )
+    settings = make_s3_settings(tmp_path, seaweed_s3, s3_part_size=5 * 1024 * 1024)
     ctx = build_context(settings)
     yield ctx
     ctx.engine.dispose()

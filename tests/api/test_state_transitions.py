@@ -13,7 +13,6 @@ import json
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from api.settings import Settings
 from custody import transitions
 from custody.ledger import Action
 from tests.api.test_access import entries, intake
-from tests.conftest import Actor, add_account, make_settings
+from tests.conftest import Actor, add_account, make_s3_settings, make_settings
 from tests.seaweed import SeaweedS3
 
 RETENTION_SECONDS = 1.5
@@ -182,16 +181,7 @@ pytest_s3 = pytest.mark.s3
 
 @pytest.fixture
 def s3_ctx(tmp_path: Path, seaweed_s3: SeaweedS3) -> Iterator[AppContext]:
-    settings = make_settings(
-        tmp_path,
-        storage="s3",
-        s3_endpoint=seaweed_s3.endpoint,
-        s3_access_key=seaweed_s3.access_key,
-        s3_secret_key=seaweed_s3.secret_key,
-        s3_bucket=f"evidence-{uuid.uuid4().hex[:10]}",
-        s3_create_bucket=True,
-        retention_days=RETENTION_SECONDS / 86400,
-    )
+    settings = make_s3_settings(tmp_path, seaweed_s3, retention_days=RETENTION_SECONDS / 86400)
     context = build_context(settings)
     yield context
     context.engine.dispose()
