@@ -8,12 +8,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import problems
+from api import openapi, problems
+from api.boundary import ErrorBoundary
 from api.context import AppContext, build_context
+from api.input_guard import InputGuard
 from api.routers import (
     accounts,
     cases,
     custody_ops,
+    enrolment,
     evidence,
     grants,
     health,
@@ -25,13 +28,16 @@ from api.settings import Settings, load_settings
 ROUTERS = (
     health.router,
     accounts.router,
+    enrolment.router,
     cases.router,
     grants.router,
     evidence.router,
     custody_ops.router,
-    verifications.router,
     ledger.router,
 )
+VERIFICATION_PROBLEMS = openapi.problems(404, 409, 422, 502)
+"""What the verification, evidence-list and export routes can answer besides the common
+problems (declared here so that their router module stays as it is)."""
 
 
 def create_app(settings: Settings | None = None, *, context: AppContext | None = None) -> FastAPI:
@@ -53,7 +59,11 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     if context is not None:
         app.state.ctx = context
     problems.install(app)
+    app.add_middleware(InputGuard)
+    app.add_middleware(ErrorBoundary)  # added last, so outermost: it sees every exception
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(verifications.router, responses=VERIFICATION_PROBLEMS)
+    openapi.install(app)
     logging.getLogger("custody").setLevel(logging.INFO)
     return app

@@ -38,6 +38,7 @@ ACTION_NAMES: dict[str, str] = {
     "evidence.intake_refused": "拒绝入库 / intake refused",
     "evidence.view": "查阅 / viewed",
     "evidence.download": "下载 / downloaded",
+    "evidence.download_ended": "下载结束 / download ended",
     "evidence.verification": "完整性核验 / verification",
     "custody.transfer_started": "移交发起 / transfer started",
     "custody.transfer_accepted": "移交接收 / transfer accepted",

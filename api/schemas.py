@@ -2,34 +2,38 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-CASE_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
+from api.fields import (
+    AccountName,
+    CaseNumber,
+    ContentType,
+    Department,
+    Description,
+    DisplayName,
+    EnrolmentCodeText,
+    Filename,
+    OptionalReason,
+    Reason,
+    SealNumber,
+    Switch,
+    Title,
+    Word,
+)
 
 
 class CaseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    number: str = Field(description="Case number, e.g. 2026-XS-0117")
-    title: str = Field(min_length=1, max_length=500)
-    classification: str = "internal"
-    department: str | None = Field(
+    number: CaseNumber = Field(description="Case number, e.g. 2026-XS-0117")
+    title: Title
+    classification: Word = "internal"
+    department: Department | None = Field(
         default=None, description="Owning department; defaults to the creator's department"
     )
-
-    @field_validator("number")
-    @classmethod
-    def _number(cls, v: str) -> str:
-        if not CASE_NUMBER.match(v):
-            raise ValueError(
-                "case number must be 1-128 letters, digits, '.', '_' or '-', starting with a "
-                "letter or digit"
-            )
-        return v
 
 
 class CasePublic(BaseModel):
@@ -47,13 +51,18 @@ class IntakeMetadata(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    case: str
-    filename: str | None = Field(
-        default=None, description="Original file name, kept as given; never used as a path"
+    case: CaseNumber
+    filename: Filename | None = Field(
+        default=None,
+        description="Original file name, kept verbatim (any character but NUL); never used "
+        "as a path, made header-safe for downloads",
     )
-    content_type: str | None = None
-    description: str = Field(default="", max_length=10_000)
-    seal_no: str | None = Field(default=None, max_length=128)
+    content_type: ContentType | None = Field(
+        default=None,
+        description="Kept verbatim; a download carries it only if it is a valid MIME type",
+    )
+    description: Description = ""
+    seal_no: SealNumber | None = None
     media: dict[str, Any] = Field(
         default_factory=dict, description="Media details: make, model, serial, capacity, …"
     )
@@ -132,12 +141,14 @@ class CustodyHistoryPublic(BaseModel):
 class AccountCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._\-]{0,127}$")
-    display_name: str = Field(min_length=1, max_length=255)
-    role: str
-    department: str = Field(min_length=1, max_length=128)
-    clearance: str = "internal"
-    token_expires_days: int | None = Field(default=None, ge=1, le=3650)
+    name: AccountName
+    display_name: DisplayName
+    role: Word
+    department: Department
+    clearance: Word = "internal"
+    enrolment_hours: int = Field(
+        default=72, ge=1, le=720, description="How long the enrolment code stays valid"
+    )
 
 
 class AccountPublic(BaseModel):
@@ -166,13 +177,42 @@ class TokenRequest(BaseModel):
     expires_days: int | None = Field(default=None, ge=1, le=3650)
 
 
+class EnrolmentIssued(BaseModel):
+    """An enrolment code, shown here once. The administrator hands it to the account's
+    holder, who exchanges it for a token (``POST /api/v1/enrolment``); the administrator
+    never sees that token."""
+
+    account: AccountPublic
+    code_id: str
+    code: str
+    expires_at: datetime
+    replaces_tokens: bool = Field(
+        description="true when the account already holds tokens: exchanging this code "
+        "revokes them (a lost token is replaced, never duplicated)"
+    )
+
+
+class EnrolmentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hours: int = Field(default=72, ge=1, le=720, description="How long the code stays valid")
+
+
+class EnrolmentExchange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account: AccountName
+    code: EnrolmentCodeText
+    expires_days: int | None = Field(default=None, ge=1, le=3650)
+
+
 class GrantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    account: str
-    permissions: list[str] = Field(min_length=1)
+    account: AccountName
+    permissions: list[Word] = Field(min_length=1, max_length=8)
     expires_at: datetime | None = None
-    reason: str = Field(default="", max_length=2000)
+    reason: OptionalReason = ""
 
 
 class GrantPublic(BaseModel):
@@ -190,8 +230,8 @@ class GrantPublic(BaseModel):
 class TransferCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    to: str
-    reason: str = Field(min_length=1, max_length=2000)
+    to: AccountName
+    reason: Reason
 
 
 class TransferPublic(BaseModel):
@@ -208,18 +248,18 @@ class TransferPublic(BaseModel):
 class ReasonBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Reason
 
 
 class RetentionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     until: datetime = Field(description="New retain-until date; must be later than the current")
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Reason
 
 
 class LegalHoldBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    on: bool
-    reason: str = Field(min_length=1, max_length=2000)
+    on: Switch = Field(description="true sets the hold, false clears it (a JSON boolean)")
+    reason: Reason

@@ -41,6 +41,7 @@ class Action(StrEnum):
     INTAKE_REFUSED = "evidence.intake_refused"
     VIEW = "evidence.view"
     DOWNLOAD = "evidence.download"
+    DOWNLOAD_ENDED = "evidence.download_ended"
     VERIFICATION = "evidence.verification"
     TRANSFER_STARTED = "custody.transfer_started"
     TRANSFER_ACCEPTED = "custody.transfer_accepted"
@@ -54,6 +55,8 @@ class Action(StrEnum):
     ACCESS_DENIED = "access.denied"
     ACCOUNT_CREATED = "account.created"
     TOKEN_ISSUED = "account.token_issued"  # noqa: S105
+    ENROLMENT_ISSUED = "account.enrolment_issued"
+    ENROLLED = "account.enrolled"
     TOKEN_REVOKED = "account.token_revoked"  # noqa: S105
     ACCOUNT_DEACTIVATED = "account.deactivated"
     GRANT_CREATED = "grant.created"
