@@ -42,13 +42,27 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
+SQLITE_UNAVAILABLE = frozenset(
+    {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_FULL", "SQLITE_PROTOCOL"}
+)
+"""SQLite reports bugs (no such table, syntax) and outages alike as OperationalError; these
+result codes (and every SQLITE_IOERR_*) are the outages."""
+
+
 def database_unreachable(exc: BaseException) -> bool:
-    """A lost or refused connection, as opposed to a bad statement (which is a bug)."""
+    """A lost, refused or busy database, as opposed to a bad statement (which is a bug)."""
     for e in _chain(exc):
-        if isinstance(e, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+        if isinstance(e, sa_exc.TimeoutError):  # no pooled connection became free
             return True
-        if isinstance(e, sa_exc.DBAPIError) and e.connection_invalidated:
+        if not isinstance(e, sa_exc.DBAPIError):
+            continue
+        if e.connection_invalidated:
             return True
+        if isinstance(e, sa_exc.OperationalError | sa_exc.InterfaceError):
+            name = getattr(e.orig, "sqlite_errorname", None)
+            if name is None:  # PostgreSQL: connection failures, cancellations, deadlocks
+                return True
+            return name in SQLITE_UNAVAILABLE or name.startswith("SQLITE_IOERR")
     return False
 
 

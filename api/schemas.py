@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.fields import (
     AccountName,
@@ -23,6 +23,7 @@ from api.fields import (
     Title,
     Word,
 )
+from custody.text import json_text_problem
 
 
 class CaseCreate(BaseModel):
@@ -69,9 +70,20 @@ class IntakeMetadata(BaseModel):
     declared_digests: dict[str, str] = Field(
         default_factory=dict, description="Digests printed by the imaging tool, by algorithm"
     )
-    algorithms: list[str] = Field(
-        default_factory=list, description="Extra algorithms to compute (md5, sha1, sm3)"
+    algorithms: list[Word] = Field(
+        default_factory=list,
+        max_length=8,
+        description="Extra algorithms to compute (md5, sha1, sm3)",
     )
+
+    @field_validator("media")
+    @classmethod
+    def _media_is_text(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Keys and strings in ``media`` follow the free-text rule (custody.text)."""
+        problem = json_text_problem(value, "media")
+        if problem:
+            raise ValueError(f"{problem}; only TAB, LF and CR are allowed")
+        return value
 
 
 class EvidenceStatePublic(BaseModel):
