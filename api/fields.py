@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StrictBool
@@ -87,5 +88,26 @@ AccountName = Annotated[
 EnrolmentCodeText = Annotated[
     str, Field(min_length=1, max_length=128, json_schema_extra=_AS_LINE), _LINE
 ]
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _utc_moment(value: datetime) -> datetime:
+    """Aware and in UTC (a naive time is taken as UTC); refused if it cannot be expressed."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(
+            "the time falls outside the years 1970-9999 once converted to UTC"
+        ) from None
+    if value < EARLIEST:
+        raise ValueError("the time is before 1970")
+    return value
+
+
+Moment = Annotated[datetime, AfterValidator(_utc_moment)]
+"""A point in time, normalised to UTC: every timestamp we hash is spelled in UTC."""
+
 Switch = StrictBool
 """A JSON true or false; 0, 1, "yes" and "on" are refused, not guessed."""

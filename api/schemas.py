@@ -16,6 +16,7 @@ from api.fields import (
     DisplayName,
     EnrolmentCodeText,
     Filename,
+    Moment,
     OptionalReason,
     Reason,
     SealNumber,
@@ -223,7 +224,7 @@ class GrantCreate(BaseModel):
 
     account: AccountName
     permissions: list[Word] = Field(min_length=1, max_length=8)
-    expires_at: datetime | None = None
+    expires_at: Moment | None = None
     reason: OptionalReason = ""
 
 
@@ -266,7 +267,7 @@ class ReasonBody(BaseModel):
 class RetentionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    until: datetime = Field(description="New retain-until date; must be later than the current")
+    until: Moment = Field(description="New retain-until date; must be later than the current")
     reason: Reason
 
 

@@ -17,7 +17,13 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+READINESS = {
+    "description": "Not ready: the JSON names the check that failed",
+    "content": {"application/json": {"schema": {"type": "object"}}},
+}
+
+
+@router.get("/readyz", responses={503: READINESS})
 def readyz(ctx: ContextDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:

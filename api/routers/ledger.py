@@ -17,9 +17,11 @@ from custody.errors import NotFound
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
 
-MAX_SEQ = 2**62
-"""Sizes and indexes fit a signed 64-bit column; larger numbers are refused (400), not sent
-to a database that cannot compare them."""
+MAX_SEQ = 2**31 - 1
+"""Largest size or index accepted (larger ones are refused with 400, not sent to a database
+that cannot compare them). The columns are BIGINT, but custody.models still declares them
+Integer, which PostgreSQL binds as a 32-bit INTEGER; raise this to 2**63 - 1 once the models
+declare BigInteger (issue 10, finding 11)."""
 
 
 @router.get(
@@ -69,7 +71,7 @@ def entries(
     end: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
 ) -> list[LedgerEntryPublic]:
     """Entries ``start <= seq < end`` (at most 1000) with their canonical bytes as stored."""
-    stop = end if end is not None else start + ledger_store.MAX_PAGE
+    stop = min(end if end is not None else start + ledger_store.MAX_PAGE, MAX_SEQ)
     return [
         LedgerEntryPublic(
             seq=e.seq,

@@ -185,13 +185,28 @@ def test_finding10_reasons_may_span_lines_but_hold_no_other_control_characters(
     assert actions[-1] == Action.LEGAL_HOLD_SET
 
 
-def test_finding10_numbers_too_large_for_the_database_are_refused(
-    client: TestClient, admin: Actor
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-05:00", "1969-12-31T23:59:59Z"])
+def test_finding1_times_outside_what_utc_can_spell_are_400(
+    client: TestClient, ctx: AppContext, admin: Actor, technician: Actor, case: str, moment: str
 ) -> None:
-    for path, params in (
-        ("/api/v1/ledger/checkpoints/99999999999999999999999", {}),
-        ("/api/v1/ledger/entries", {"start": str(2**70)}),
-        ("/api/v1/ledger/proofs/inclusion", {"index": "0", "size": str(2**64)}),
-    ):
-        r = client.get(path, params=params, headers=admin.headers)
-        assert problem_code(r) == "request-validation"
+    """Converting these to UTC overflowed (or predates every record) and answered 500."""
+    r = client.post(
+        "/api/v1/evidence",
+        files=[("metadata", (None, json.dumps({"case": case}))), ("file", ("a.bin", DATA))],
+        headers=technician.headers,
+    )
+    evidence_id = r.json()["id"]
+    before = counts(ctx)
+    r = client.post(
+        f"/api/v1/evidence/{evidence_id}/retention",
+        json={"until": moment, "reason": "appeal"},
+        headers=technician.headers,
+    )
+    assert problem_code(r) == "request-validation"
+    r = client.post(
+        f"/api/v1/cases/{case}/grants",
+        json={"account": technician.name, "permissions": ["view"], "expires_at": moment},
+        headers=admin.headers,
+    )
+    assert problem_code(r) == "request-validation"
+    assert counts(ctx) == before
