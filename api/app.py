@@ -9,12 +9,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
-from api import problems
+from api import openapi, problems
+from api.boundary import ErrorBoundary
 from api.context import AppContext, build_context
+from api.input_guard import InputGuard
 from api.routers import (
     accounts,
     cases,
     custody_ops,
+    enrolment,
     evidence,
     grants,
     health,
@@ -28,14 +31,17 @@ from api.settings import Settings, load_settings
 ROUTERS = (
     health.router,
     accounts.router,
+    enrolment.router,
     cases.router,
     grants.router,
     evidence.router,
     custody_ops.router,
-    verifications.router,
     ledger.router,
     reports.router,
 )
+VERIFICATION_PROBLEMS = openapi.problems(404, 409, 422, 502)
+"""What the verification, evidence-list and export routes can answer besides the common
+problems (declared here so that their router module stays as it is)."""
 
 
 def create_app(settings: Settings | None = None, *, context: AppContext | None = None) -> FastAPI:
@@ -65,7 +71,11 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     if context is not None:
         app.state.ctx = context
     problems.install(app)
+    app.add_middleware(InputGuard)
+    app.add_middleware(ErrorBoundary)  # added last, so outermost: it sees every exception
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(verifications.router, responses=VERIFICATION_PROBLEMS)
+    openapi.install(app)
     logging.getLogger("custody").setLevel(logging.INFO)
     return app

@@ -6,7 +6,7 @@ the refusal is recorded even though the request changes nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -67,9 +67,14 @@ def record_denial(
     case: str | None = None,
     evidence: str | None = None,
     purpose: str | None = None,
-    number: str | None = None,
+    details: Mapping[str, object] | None = None,
 ) -> None:
-    """Record a refusal; ``number`` names a case that may not exist (kept out of any chain)."""
+    """Record a refusal in its own transaction (the request's own work is rolled back).
+
+    ``case`` must name a case that exists: a case-scoped entry joins that case's chain. A
+    refusal about a number that does not exist, or that the caller may not learn about,
+    passes ``case=None`` and puts the number in ``details``.
+    """
     session.rollback()
     append(
         session,
@@ -83,7 +88,7 @@ def record_denial(
                 "attempted": str(action),
                 "reason": reason,
                 **({"purpose": purpose} if purpose else {}),
-                **({"number": number} if number else {}),
+                **(details or {}),
             },
         ),
     )

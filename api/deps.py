@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from api.authz import authorize
 from api.context import AppContext
+from api.fields import CASE_NUMBER_PATTERN
 from api.security import authenticate
 from custody import policy
 from custody.models import Account
+
+CaseNumberPath = Annotated[str, Path(pattern=CASE_NUMBER_PATTERN, max_length=128)]
+"""A case number in a path; anything else is refused (400) before a query is made."""
 
 bearer = HTTPBearer(auto_error=False, description="API token (custody account tokens)")
 

@@ -28,6 +28,8 @@ STATUS: list[tuple[type[errors.CustodyError], int]] = [
     (errors.PermissionDenied, 403),
     (errors.VerificationError, 422),
     (errors.StorageFull, 507),
+    (errors.DatabaseUnavailable, 503),
+    (errors.InternalError, 500),
     (errors.StorageUnavailable, 503),
     (errors.StorageMisconfigured, 503),
     (errors.ObjectMissing, 409),
@@ -43,8 +45,21 @@ def status_for(exc: errors.CustodyError) -> int:
     return 500
 
 
+def request_id_of(request: Request) -> str | None:
+    """The id the error boundary gave this request (api.boundary), if it ran."""
+    value = request.scope.get("state", {}).get("request_id")
+    return str(value) if value else None
+
+
 def problem(
-    status: int, code: str, title: str, detail: str, instance: str, **extra: Any
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    instance: str,
+    *,
+    request_id: str | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     body = {
         "type": PROBLEM_BASE + code,
@@ -53,6 +68,7 @@ def problem(
         "detail": detail,
         "instance": instance,
         **extra,
+        **({"request_id": request_id} if request_id else {}),
     }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(
@@ -60,24 +76,57 @@ def problem(
     )
 
 
+def custody_problem(request: Request, exc: errors.CustodyError) -> JSONResponse:
+    status = status_for(exc)
+    request_id = request_id_of(request)
+    if status >= 500:
+        log.warning(
+            "request %s: %s %s: %s", request_id, request.method, request.url.path, exc.message
+        )
+    return problem(
+        status,
+        exc.code,
+        exc.title,
+        exc.message,
+        request.url.path,
+        request_id=request_id,
+        **exc.extra,
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.CustodyError)
     async def _custody_error(request: Request, exc: errors.CustodyError) -> JSONResponse:
-        status = status_for(exc)
-        extra = exc.extra
-        if status >= 500:
-            log.warning("%s %s: %s", request.method, request.url.path, exc.message)
-        return problem(status, exc.code, exc.title, exc.message, request.url.path, **extra)
+        return custody_problem(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
-        summary = "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in details)
+        """Bad input is 400 like every other input error (the contract documents no 422)."""
+        details = [
+            {"loc": [str(part) for part in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+            for e in exc.errors()
+        ]
+        summary = "; ".join(f"{'.'.join(d['loc'])}: {d['msg']}" for d in details)
         return problem(
-            422, "request-validation", "Invalid request", summary, request.url.path, errors=details
+            400,
+            "request-validation",
+            "Invalid request",
+            summary,
+            request.url.path,
+            request_id=request_id_of(request),
+            errors=details,
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        return problem(exc.status_code, code, str(exc.detail), str(exc.detail), request.url.path)
+        response = problem(
+            exc.status_code,
+            code,
+            str(exc.detail),
+            str(exc.detail),
+            request.url.path,
+            request_id=request_id_of(request),
+        )
+        response.headers.update(exc.headers or {})
+        return response

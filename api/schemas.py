@@ -2,35 +2,42 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-CASE_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
+from api.fields import (
+    AccountName,
+    CaseNumber,
+    ContentType,
+    Department,
+    Description,
+    DisplayName,
+    EnrolmentCodeText,
+    Filename,
+    Moment,
+    OptionalReason,
+    Reason,
+    SealNumber,
+    Switch,
+    Title,
+    Word,
+)
+from custody.text import json_text_problem
+
 MAX_FILENAME_BYTES = 1024  # UTF-8; a name is a label in reports, not a document
 
 
 class CaseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    number: str = Field(description="Case number, e.g. 2026-XS-0117")
-    title: str = Field(min_length=1, max_length=500)
-    classification: str = "internal"
-    department: str | None = Field(
+    number: CaseNumber = Field(description="Case number, e.g. 2026-XS-0117")
+    title: Title
+    classification: Word = "internal"
+    department: Department | None = Field(
         default=None, description="Owning department; defaults to the creator's department"
     )
-
-    @field_validator("number")
-    @classmethod
-    def _number(cls, v: str) -> str:
-        if not CASE_NUMBER.match(v):
-            raise ValueError(
-                "case number must be 1-128 letters, digits, '.', '_' or '-', starting with a "
-                "letter or digit"
-            )
-        return v
 
 
 class CasePublic(BaseModel):
@@ -48,21 +55,28 @@ class IntakeMetadata(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    case: str
-    filename: str | None = Field(
-        default=None, description="Original file name, kept as given; never used as a path"
+    case: CaseNumber
+    filename: Filename | None = Field(
+        default=None,
+        description="Original file name, kept verbatim (any character but NUL); never used "
+        "as a path, made header-safe for downloads",
     )
-    content_type: str | None = None
-    description: str = Field(default="", max_length=10_000)
-    seal_no: str | None = Field(default=None, max_length=128)
+    content_type: ContentType | None = Field(
+        default=None,
+        description="Kept verbatim; a download carries it only if it is a valid MIME type",
+    )
+    description: Description = ""
+    seal_no: SealNumber | None = None
     media: dict[str, Any] = Field(
         default_factory=dict, description="Media details: make, model, serial, capacity, …"
     )
     declared_digests: dict[str, str] = Field(
         default_factory=dict, description="Digests printed by the imaging tool, by algorithm"
     )
-    algorithms: list[str] = Field(
-        default_factory=list, description="Extra algorithms to compute (md5, sha1, sm3)"
+    algorithms: list[Word] = Field(
+        default_factory=list,
+        max_length=8,
+        description="Extra algorithms to compute (md5, sha1, sm3)",
     )
 
     @field_validator("filename")
@@ -74,6 +88,15 @@ class IntakeMetadata(BaseModel):
                 f"{MAX_FILENAME_BYTES} are allowed"
             )
         return v
+
+    @field_validator("media")
+    @classmethod
+    def _media_is_text(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Keys and strings in ``media`` follow the free-text rule (custody.text)."""
+        problem = json_text_problem(value, "media")
+        if problem:
+            raise ValueError(f"{problem}; only TAB, LF and CR are allowed")
+        return value
 
 
 class EvidenceStatePublic(BaseModel):
@@ -151,12 +174,14 @@ class CustodyHistoryPublic(BaseModel):
 class AccountCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._\-]{0,127}$")
-    display_name: str = Field(min_length=1, max_length=255)
-    role: str
-    department: str = Field(min_length=1, max_length=128)
-    clearance: str = "internal"
-    token_expires_days: int | None = Field(default=None, ge=1, le=3650)
+    name: AccountName
+    display_name: DisplayName
+    role: Word
+    department: Department
+    clearance: Word = "internal"
+    enrolment_hours: int = Field(
+        default=72, ge=1, le=720, description="How long the enrolment code stays valid"
+    )
 
 
 class AccountPublic(BaseModel):
@@ -185,13 +210,42 @@ class TokenRequest(BaseModel):
     expires_days: int | None = Field(default=None, ge=1, le=3650)
 
 
+class EnrolmentIssued(BaseModel):
+    """An enrolment code, shown here once. The administrator hands it to the account's
+    holder, who exchanges it for a token (``POST /api/v1/enrolment``); the administrator
+    never sees that token."""
+
+    account: AccountPublic
+    code_id: str
+    code: str
+    expires_at: datetime
+    replaces_tokens: bool = Field(
+        description="true when the account already holds tokens: exchanging this code "
+        "revokes them (a lost token is replaced, never duplicated)"
+    )
+
+
+class EnrolmentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hours: int = Field(default=72, ge=1, le=720, description="How long the code stays valid")
+
+
+class EnrolmentExchange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account: AccountName
+    code: EnrolmentCodeText
+    expires_days: int | None = Field(default=None, ge=1, le=3650)
+
+
 class GrantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    account: str
-    permissions: list[str] = Field(min_length=1)
-    expires_at: datetime | None = None
-    reason: str = Field(default="", max_length=2000)
+    account: AccountName
+    permissions: list[Word] = Field(min_length=1, max_length=8)
+    expires_at: Moment | None = None
+    reason: OptionalReason = ""
 
 
 class GrantPublic(BaseModel):
@@ -209,8 +263,8 @@ class GrantPublic(BaseModel):
 class TransferCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    to: str
-    reason: str = Field(min_length=1, max_length=2000)
+    to: AccountName
+    reason: Reason
 
 
 class TransferPublic(BaseModel):
@@ -227,18 +281,18 @@ class TransferPublic(BaseModel):
 class ReasonBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Reason
 
 
 class RetentionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    until: datetime = Field(description="New retain-until date; must be later than the current")
-    reason: str = Field(min_length=1, max_length=2000)
+    until: Moment = Field(description="New retain-until date; must be later than the current")
+    reason: Reason
 
 
 class LegalHoldBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    on: bool
-    reason: str = Field(min_length=1, max_length=2000)
+    on: Switch = Field(description="true sets the hold, false clears it (a JSON boolean)")
+    reason: Reason

@@ -1,4 +1,4 @@
-"""API tokens: high-entropy, shown once, stored only as a SHA-256 hash."""
+"""API tokens and enrolment codes: high-entropy, shown once, stored only as a SHA-256 hash."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from custody.ledger import utc_now
 from custody.models import Account, ApiToken
 
 TOKEN_PREFIX = "cst_"  # noqa: S105 - a public prefix, not a secret
+CODE_PREFIX = "enr_"
 
 
 def new_token() -> tuple[str, str, str]:
@@ -23,6 +24,13 @@ def new_token() -> tuple[str, str, str]:
     token_id = secrets.token_hex(8)
     token = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
     return token_id, token, hash_token(token)
+
+
+def new_enrolment_code() -> tuple[str, str, str]:
+    """Return ``(code_id, code, code_hash)``; the code is shown once, to the administrator."""
+    code_id = secrets.token_hex(8)
+    code = f"{CODE_PREFIX}{code_id}_{secrets.token_urlsafe(32)}"
+    return code_id, code, hash_token(code)
 
 
 def hash_token(token: str) -> str:

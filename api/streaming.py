@@ -13,10 +13,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio.from_thread
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
-from custody.errors import MalformedMetadata, MissingFile, UploadAborted
+from custody.errors import MalformedMetadata, MalformedMultipart, MissingFile, UploadAborted
 
 MAX_METADATA_BYTES = 1024 * 1024
 PULL_BYTES = 1024 * 1024
@@ -169,7 +170,10 @@ class MultipartIntakeReader(io.RawIOBase):
         chunk = self._puller.pull()
         if not chunk:
             return False
-        self._parser.write(chunk)
+        try:
+            self._parser.write(chunk)
+        except FormParserError as e:
+            raise _malformed(e) from e
         return True
 
     def prepare(self) -> None:
@@ -209,7 +213,17 @@ class MultipartIntakeReader(io.RawIOBase):
         """Consume the rest of the body (metadata may follow the file)."""
         while self._feed():
             pass
-        self._parser.finalize()
+        try:
+            self._parser.finalize()
+        except FormParserError as e:
+            raise _malformed(e) from e
+
+
+def _malformed(e: FormParserError) -> MalformedMultipart:
+    return MalformedMultipart(
+        f"the multipart body is malformed ({e}); nothing was recorded. Send "
+        "multipart/form-data with a 'metadata' part and then a 'file' part"
+    )
 
 
 def boundary_of(content_type: str) -> bytes:

@@ -1,8 +1,13 @@
-"""``custody account|grant``: accounts, tokens and case grants (administrators)."""
+"""``custody account|grant``: accounts, enrolment, tokens and case grants.
+
+An administrator creates an account and gets a one-time enrolment code, never a token; the
+account's holder exchanges the code (``custody account enrol``) for the token.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -10,18 +15,36 @@ from rich.table import Table
 from cli.client import ApiClient
 from cli.output import JsonOpt, emit_json, out
 
-account_app = typer.Typer(help="Accounts and API tokens (administrators).", no_args_is_help=True)
+account_app = typer.Typer(help="Accounts, enrolment and API tokens.", no_args_is_help=True)
 grant_app = typer.Typer(help="Case grants (administrators).", no_args_is_help=True)
 
 
-def _print_token(issued: dict[str, object], token_only: bool, json_output: bool) -> None:
+def _print_token(issued: dict[str, Any], token_only: bool, json_output: bool) -> None:
     if json_output:
         emit_json(issued)
     elif token_only:
         print(issued["token"])
     else:
-        out.print(f"token for {issued['account']['name']}: {issued['token']}", markup=False)  # type: ignore[index]
+        out.print(f"token for {issued['account']['name']}: {issued['token']}", markup=False)
         out.print("It is shown once; store it safely (it is kept only as a hash).")
+
+
+def _print_code(issued: dict[str, Any], code_only: bool, json_output: bool) -> None:
+    if json_output:
+        emit_json(issued)
+        return
+    if code_only:
+        print(issued["code"])
+        return
+    name = issued["account"]["name"]
+    out.print(f"enrolment code for {name}: {issued['code']}", markup=False)
+    out.print(
+        f"Valid until {issued['expires_at']}, once. Hand it to {name}, who runs "
+        f"'custody account enrol {name} CODE' to get the account's token.",
+        markup=False,
+    )
+    if issued.get("replaces_tokens"):
+        out.print(f"Enrolling with it revokes the tokens {name} holds now.", markup=False)
 
 
 @account_app.command("create")
@@ -38,13 +61,15 @@ def create(
         str, typer.Option(help="public, internal, secret, confidential or top_secret.")
     ] = "internal",
     display_name: Annotated[str | None, typer.Option(help="Full name.")] = None,
-    expires_days: Annotated[int | None, typer.Option(help="Token lifetime in days.")] = None,
-    token_only: Annotated[
-        bool, typer.Option("--print-token", help="Print only the token (for scripts).")
+    enrolment_hours: Annotated[
+        int, typer.Option(help="How long the enrolment code stays valid.")
+    ] = 72,
+    code_only: Annotated[
+        bool, typer.Option("--print-code", help="Print only the enrolment code (for scripts).")
     ] = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Create an account; its first API token is printed once."""
+    """Create an account; its one-time enrolment code is printed once (not a token)."""
     with ApiClient() as api:
         issued = api.post(
             "/api/v1/accounts",
@@ -54,24 +79,61 @@ def create(
                 "role": role,
                 "department": department,
                 "clearance": clearance,
-                "token_expires_days": expires_days,
+                "enrolment_hours": enrolment_hours,
             },
+        ).json()
+    _print_code(issued, code_only, json_output)
+
+
+@account_app.command("enrolment")
+def enrolment(
+    name: Annotated[str, typer.Argument(help="Account name.")],
+    hours: Annotated[int, typer.Option(help="How long the code stays valid.")] = 72,
+    code_only: Annotated[bool, typer.Option("--print-code")] = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """A new enrolment code for an account that lost its token (administrators).
+
+    Earlier unused codes are withdrawn; enrolling with the new one revokes the account's
+    current tokens.
+    """
+    with ApiClient() as api:
+        issued = api.post(f"/api/v1/accounts/{name}/enrolment", json={"hours": hours}).json()
+    _print_code(issued, code_only, json_output)
+
+
+@account_app.command("enrol")
+def enrol(
+    name: Annotated[str, typer.Argument(help="Your account name.")],
+    code: Annotated[
+        str, typer.Argument(help="The enrolment code from the administrator; '-' reads stdin.")
+    ],
+    expires_days: Annotated[int | None, typer.Option(help="Token lifetime in days.")] = None,
+    token_only: Annotated[
+        bool, typer.Option("--print-token", help="Print only the token (for scripts).")
+    ] = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Exchange your enrolment code for your account's API token (needs no CUSTODY_TOKEN)."""
+    if code == "-":
+        code = sys.stdin.readline().strip()
+    with ApiClient(token="") as api:
+        issued = api.post(
+            "/api/v1/enrolment",
+            json={"account": name, "code": code, "expires_days": expires_days},
         ).json()
     _print_token(issued, token_only, json_output)
 
 
 @account_app.command("token")
 def token(
-    name: Annotated[str, typer.Argument(help="Account name.")],
     expires_days: Annotated[int | None, typer.Option(help="Token lifetime in days.")] = None,
     token_only: Annotated[bool, typer.Option("--print-token")] = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Issue another token for an account."""
+    """Issue another token for your own account (CUSTODY_TOKEN names the account)."""
     with ApiClient() as api:
-        issued = api.post(
-            f"/api/v1/accounts/{name}/tokens", json={"expires_days": expires_days}
-        ).json()
+        issued = api.post("/api/v1/accounts/me/tokens", json={"expires_days": expires_days}).json()
     _print_token(issued, token_only, json_output)
 
 

@@ -51,6 +51,25 @@ class MalformedMetadata(InputError):
     title = "Malformed metadata"
 
 
+class MalformedJSON(InputError):
+    """A JSON request body is not strict I-JSON (too deep, NaN, duplicate keys, …)."""
+
+    code = "malformed-json"
+    title = "Malformed JSON"
+
+
+class MalformedMultipart(InputError):
+    code = "malformed-multipart"
+    title = "Malformed multipart body"
+
+
+class InvalidCharacters(InputError):
+    """A path, query or field holds a character it may not (NUL, other control characters)."""
+
+    code = "invalid-characters"
+    title = "Invalid characters"
+
+
 class InvalidDigest(InputError):
     code = "invalid-digest"
     title = "Invalid declared digest"
@@ -108,9 +127,11 @@ class Conflict(CustodyError):
     title = "Conflict"
 
 
-class CaseExists(Conflict):
-    code = "case-exists"
-    title = "Case already exists"
+class NumberUnavailable(Conflict):
+    """The case number is taken; the answer never says by whom (numbers must not leak)."""
+
+    code = "number-unavailable"
+    title = "Case number not available"
 
 
 class InvalidState(Conflict):
@@ -131,6 +152,13 @@ class AuthenticationRequired(CustodyError):
 class PermissionDenied(CustodyError):
     code = "permission-denied"
     title = "Permission denied"
+
+
+class InvalidEnrolmentCode(AuthenticationRequired):
+    """An enrolment code that is unknown, used, withdrawn or expired (one answer for all)."""
+
+    code = "invalid-enrolment-code"
+    title = "Invalid enrolment code"
 
 
 # --- verification (integrity problems found) ----------------------------------------
@@ -189,6 +217,23 @@ class ServerUnavailable(ServerError):
 
     code = "server-unavailable"
     title = "Server unavailable"
+
+
+# --- infrastructure -------------------------------------------------------------------
+
+
+class DatabaseUnavailable(CustodyError):
+    """The database cannot be reached or is not answering; nothing was changed."""
+
+    code = "database-unavailable"
+    title = "Database unavailable"
+
+
+class InternalError(CustodyError):
+    """An unexpected fault; the answer names a request id that the operator's log explains."""
+
+    code = "internal-error"
+    title = "Internal error"
 
 
 # --- storage ----------------------------------------------------------------------------

@@ -46,6 +46,7 @@ class Action(StrEnum):
     INTAKE_REFUSED = "evidence.intake_refused"
     VIEW = "evidence.view"
     DOWNLOAD = "evidence.download"
+    DOWNLOAD_ENDED = "evidence.download_ended"
     VERIFICATION = "evidence.verification"
     TRANSFER_STARTED = "custody.transfer_started"
     TRANSFER_ACCEPTED = "custody.transfer_accepted"
@@ -61,6 +62,8 @@ class Action(StrEnum):
     OBJECT_UNREFERENCED = "object.unreferenced"  # stored content no evidence record references
     ACCOUNT_CREATED = "account.created"
     TOKEN_ISSUED = "account.token_issued"  # noqa: S105
+    ENROLMENT_ISSUED = "account.enrolment_issued"
+    ENROLLED = "account.enrolled"
     ACCOUNT_DEACTIVATED = "account.deactivated"
     GRANT_CREATED = "grant.created"
     GRANT_REVOKED = "grant.revoked"

@@ -23,7 +23,7 @@ from custody import merkle
 from custody.checkpoint import Checkpoint as SignedCheckpointBody
 from custody.checkpoint import SigningKey, sign_checkpoint
 from custody.db import begin_write
-from custody.errors import CaseExists, InputError, LedgerIntegrityError
+from custody.errors import InputError, LedgerIntegrityError, NumberUnavailable
 from custody.ledger import Action, EntryDraft, SealedEntry, seal_entry, utc_now
 from custody.models import Checkpoint, LedgerEntry, LedgerHead, LedgerNode
 
@@ -71,7 +71,7 @@ def append(session: Session, draft: EntryDraft, *, time: datetime | None = None)
     moment = time or utc_now()
     case_prev = case_head(session, draft.case) if draft.case is not None else None
     if draft.action == Action.CASE_CREATED and case_prev is not None:
-        raise CaseExists(f"case {draft.case!r} already exists; choose another number")
+        raise NumberUnavailable("the number is not available; choose another")
     sealed = seal_entry(draft, seq=seq, prev=head.last_hash, case_prev=case_prev, time=moment)
     session.add(
         LedgerEntry(

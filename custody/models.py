@@ -139,3 +139,23 @@ class Grant(SQLModel, table=True):
     expires_at: datetime | None = Field(default=None, sa_type=TS)
     revoked_at: datetime | None = Field(default=None, sa_type=TS)
     revoked_by: str | None = Field(default=None, max_length=128)
+
+
+class EnrolmentCode(SQLModel, table=True):
+    """A one-time code an administrator hands over and the account's holder exchanges.
+
+    The token is made at the exchange, so no administrator ever holds a working token for
+    another account. Only the SHA-256 of the code is stored; it expires, is spent by the
+    first exchange, and is withdrawn when a newer code is issued for the same account.
+    """
+
+    __tablename__ = "enrolment_codes"
+
+    id: str = Field(primary_key=True, max_length=32)
+    account_name: str = Field(foreign_key="accounts.name", index=True, max_length=128)
+    code_hash: str = Field(max_length=64, unique=True)
+    issued_by: str = Field(max_length=128)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    withdrawn_at: datetime | None = None

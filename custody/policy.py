@@ -67,6 +67,7 @@ __all__ = [
     "Role",
     "can_view_case",
     "decide",
+    "grant_refusal",
     "parse_grant_permission",
     "parse_level",
     "parse_role",
@@ -145,6 +146,7 @@ class Action(StrEnum):
     LEDGER_READ = "ledger.read"
     LEDGER_CHECKPOINT = "ledger.checkpoint"
     WHOAMI = "account.whoami"
+    OWN_TOKENS = "account.own_tokens"
     CASE_CREATE = "case.create"
     CASE_LIST = "case.list"
     TRANSFER_LIST = "transfer.list"
@@ -219,8 +221,8 @@ _READ_CASE = frozenset(
     }
 )
 
-_ANY_ROLE = frozenset({Action.WHOAMI})
-"""Every active account may ask who it is."""
+_ANY_ROLE = frozenset({Action.WHOAMI, Action.OWN_TOKENS})
+"""Every active account may ask who it is and issue further tokens for itself."""
 
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Action]] = MappingProxyType(
     {
@@ -488,6 +490,25 @@ def _evaluate(
             None,
         )
     return True, f"role {principal.role.value} may {action.value}: {reason}", grant
+
+
+def grant_refusal(*, granter: str, grantee: Principal) -> str | None:
+    """Why a case grant to ``grantee`` must not be made, or None.
+
+    Administrators manage accounts and never evidence, so a grant to any administrator
+    account (the granter's own included) is refused; so is any grant to oneself, and a grant
+    to a deactivated account, which could never be used.
+    """
+    if grantee.account == granter:
+        return "no account may grant case permissions to itself"
+    if grantee.role is Role.ADMIN:
+        return (
+            "administrator accounts never hold case permissions (administrators manage "
+            "accounts, never evidence)"
+        )
+    if not grantee.active:
+        return f"account {grantee.account} is deactivated"
+    return None
 
 
 def decide(

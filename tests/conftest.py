@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -84,6 +85,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'custody.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface (for live servers and unreachable peers)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:

@@ -92,6 +92,7 @@ def test_walkthrough_intake_through_cli_records_independent_digests(
     assert (server.data_dir / "signing.key").stat().st_mode & 0o777 == 0o600
     admin = admin_token_file.read_text().strip()
 
+    # The administrator gets a one-time enrolment code, never the technician's token.
     r = server.cli(
         "account",
         "create",
@@ -102,12 +103,18 @@ def test_walkthrough_intake_through_cli_records_independent_digests(
         "forensics",
         "--clearance",
         "secret",
-        "--print-token",
+        "--print-code",
         token=admin,
     )
     assert r.returncode == 0, r.stderr
+    code = r.stdout.strip()
+    assert code.startswith("enr_")
+    r = server.cli("account", "enrol", "li.wei", code, "--print-token")
+    assert r.returncode == 0, r.stderr
     tech = r.stdout.strip()
     assert tech.startswith("cst_")
+    r = server.cli("account", "enrol", "li.wei", code, "--print-token")
+    assert r.returncode != 0 and "enrolment code" in r.stderr + r.stdout  # spent already
 
     r = server.cli(
         "case", "create", "2026-XS-0117", "--title", "Zhang et al., loan-sharking ring", token=tech
@@ -177,7 +184,7 @@ def test_walkthrough_intake_through_cli_records_independent_digests(
 
 def _setup_case(server: Server, tmp_path: Path) -> tuple[str, str, dict[str, object], Path]:
     admin = (server.data_dir / "admin.token").read_text().strip()
-    tech = server.cli(
+    code = server.cli(
         "account",
         "create",
         "li.wei",
@@ -187,9 +194,10 @@ def _setup_case(server: Server, tmp_path: Path) -> tuple[str, str, dict[str, obj
         "forensics",
         "--clearance",
         "secret",
-        "--print-token",
+        "--print-code",
         token=admin,
     ).stdout.strip()
+    tech = server.cli("account", "enrol", "li.wei", code, "--print-token").stdout.strip()
     assert (
         server.cli(
             "case", "create", "2026-XS-0117", "--title", "张某等人放贷案", token=tech

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from fastapi import APIRouter, status
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from api.authz import (
@@ -14,16 +17,19 @@ from api.authz import (
     scope_of,
     visible_case,
 )
-from api.deps import AccountDep, SessionDep, guard
+from api.deps import AccountDep, CaseNumberPath, SessionDep, guard
+from api.openapi import problems
 from api.schemas import CaseCreate, CasePublic
 from custody import policy
 from custody.db import aware
-from custody.errors import CaseExists, PermissionDenied
+from custody.errors import NumberUnavailable, PermissionDenied
 from custody.ledger import Action, EntryDraft, utc_now
 from custody.ledger_store import append
-from custody.models import Case, Evidence
+from custody.models import Account, Case, Evidence
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+
+UNAVAILABLE = "the number is not available; choose another"
 
 
 def _public(session: SessionDep, case: Case) -> CasePublic:
@@ -46,6 +52,7 @@ def _public(session: SessionDep, case: Case) -> CasePublic:
     status_code=status.HTTP_201_CREATED,
     response_model=CasePublic,
     dependencies=[guard(policy.Action.CASE_CREATE)],
+    responses=problems(409),
 )
 def create_case(body: CaseCreate, session: SessionDep, account: AccountDep) -> CasePublic:
     classification = policy.parse_level(body.classification)
@@ -61,10 +68,12 @@ def create_case(body: CaseCreate, session: SessionDep, account: AccountDep) -> C
             "you asked for"
         )
     if refusal:
-        record_denial(session, account, policy.Action.CASE_CREATE, refusal, number=body.number)
+        record_denial(
+            session, account, policy.Action.CASE_CREATE, refusal, details={"number": body.number}
+        )
         raise PermissionDenied(refusal)
     if session.get(Case, body.number) is not None:
-        raise CaseExists(f"case {body.number!r} already exists; choose another number")
+        _refuse_number(session, account, body.number)
     case = Case(
         number=body.number,
         title=body.title,
@@ -73,20 +82,42 @@ def create_case(body: CaseCreate, session: SessionDep, account: AccountDep) -> C
         created_at=utc_now(),
         created_by=account.name,
     )
-    session.add(case)
-    session.flush()
-    append(
-        session,
-        EntryDraft(
-            actor=account.name,
-            department=account.department,
-            action=Action.CASE_CREATED,
-            case=case.number,
-            details={"title": case.title, "classification": case.classification},
-        ),
-    )
-    session.commit()
+    try:
+        session.add(case)
+        session.flush()
+        append(
+            session,
+            EntryDraft(
+                actor=account.name,
+                department=account.department,
+                action=Action.CASE_CREATED,
+                case=case.number,
+                details={"title": case.title, "classification": case.classification},
+            ),
+        )
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        if session.get(Case, body.number) is None:
+            raise
+        _refuse_number(session, account, body.number)  # created concurrently
     return _public(session, case)
+
+
+def _refuse_number(session: SessionDep, account: Account, number: str) -> NoReturn:
+    """One answer for every taken number, whoever holds it; the attempt is recorded.
+
+    The entry names no case (the number may belong to a case the caller must not learn
+    about, and a case's chain holds only that case's entries); the number is in details.
+    """
+    record_denial(
+        session,
+        account,
+        policy.Action.CASE_CREATE,
+        "the case number is taken",
+        details={"number": number},
+    )
+    raise NumberUnavailable(UNAVAILABLE)
 
 
 @router.get("", response_model=list[CasePublic], dependencies=[guard(policy.Action.CASE_LIST)])
@@ -102,8 +133,13 @@ def list_cases(session: SessionDep, account: AccountDep) -> list[CasePublic]:
     ]
 
 
-@router.get("/{number}", response_model=CasePublic, dependencies=[guard(policy.Action.CASE_VIEW)])
-def get_case(number: str, session: SessionDep, account: AccountDep) -> CasePublic:
+@router.get(
+    "/{number}",
+    response_model=CasePublic,
+    dependencies=[guard(policy.Action.CASE_VIEW)],
+    responses=problems(404),
+)
+def get_case(number: CaseNumberPath, session: SessionDep, account: AccountDep) -> CasePublic:
     case = visible_case(session, number)
     authorize(session, account, policy.Action.CASE_VIEW, case=case)
     return _public(session, case)

@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from api.authz import authorized_evidence, grants_of, principal_of, scope_of
 from api.deps import AccountDep, ContextDep, SessionDep, guard
+from api.openapi import problems
 from api.schemas import (
     EvidencePublic,
     LegalHoldBody,
@@ -41,6 +42,7 @@ router = APIRouter(prefix="/api/v1", tags=["custody"])
     status_code=status.HTTP_201_CREATED,
     response_model=EvidencePublic,
     dependencies=[guard(policy.Action.EVIDENCE_TRANSFER)],
+    responses=problems(404, 409),
 )
 def start_transfer(
     evidence_id: str, body: TransferCreate, session: SessionDep, account: AccountDep
@@ -81,6 +83,7 @@ def start_transfer(
     "/evidence/{evidence_id}/transfers/accept",
     response_model=EvidencePublic,
     dependencies=[guard(policy.Action.EVIDENCE_TRANSFER_ACCEPT)],
+    responses=problems(404, 409),
 )
 def accept_transfer(evidence_id: str, session: SessionDep, account: AccountDep) -> EvidencePublic:
     ev, _ = authorized_evidence(
@@ -150,6 +153,7 @@ def pending_transfers(session: SessionDep, account: AccountDep) -> list[Transfer
     "/evidence/{evidence_id}/legal-hold",
     response_model=EvidencePublic,
     dependencies=[guard(policy.Action.EVIDENCE_LEGAL_HOLD)],
+    responses=problems(404, 409, 502),
 )
 def legal_hold(
     evidence_id: str, body: LegalHoldBody, ctx: ContextDep, session: SessionDep, account: AccountDep
@@ -174,6 +178,7 @@ def legal_hold(
     "/evidence/{evidence_id}/retention",
     response_model=EvidencePublic,
     dependencies=[guard(policy.Action.EVIDENCE_LEGAL_HOLD)],
+    responses=problems(404, 409, 502),
 )
 def extend_retention(
     evidence_id: str,
@@ -211,6 +216,7 @@ def extend_retention(
     status_code=status.HTTP_201_CREATED,
     response_model=EvidencePublic,
     dependencies=[guard(policy.Action.EVIDENCE_DISPOSE_REQUEST)],
+    responses=problems(404, 409),
 )
 def request_disposal(
     evidence_id: str, body: ReasonBody, session: SessionDep, account: AccountDep
@@ -235,6 +241,7 @@ def request_disposal(
     "/evidence/{evidence_id}/disposal/approve",
     response_model=EvidencePublic,
     dependencies=[guard(policy.Action.EVIDENCE_DISPOSE_APPROVE)],
+    responses=problems(404, 409, 502),
 )
 def approve_disposal(
     evidence_id: str, body: ReasonBody, ctx: ContextDep, session: SessionDep, account: AccountDep

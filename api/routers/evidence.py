@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-import urllib.parse
+import uuid
 from collections.abc import Iterator
 from typing import Annotated, BinaryIO, cast
 
@@ -15,6 +15,9 @@ from fastapi.responses import StreamingResponse
 
 from api.authz import authorized_evidence, get_evidence, require_purpose
 from api.deps import AccountDep, ContextDep, SessionDep, guard
+from api.downloads import Delivery, RecordedDownload
+from api.headers import content_disposition, safe_media_type
+from api.openapi import problems
 from api.schemas import (
     CustodyEntryPublic,
     CustodyHistoryPublic,
@@ -22,12 +25,13 @@ from api.schemas import (
     InclusionProofPublic,
 )
 from api.services import intake as intake_service
-from api.services.evidence_view import evidence_public, record_touch
+from api.services.evidence_view import evidence_public, intake_of, record_touch
 from api.streaming import MultipartIntakeReader, RawBodyReader, boundary_of
 from custody import ledger_store, policy
 from custody.checkpoint import parse_checkpoint
-from custody.errors import MalformedMetadata, UploadTooLarge
+from custody.errors import InvalidCharacters, MalformedMetadata, UploadTooLarge
 from custody.ledger import Action
+from custody.text import verbatim_problem
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
 
@@ -46,6 +50,21 @@ A declared digest that differs from the computed one is refused with 422 and rec
 """
 
 
+MAX_FILENAME = 4096
+MAX_CONTENT_TYPE = 255  # the width of evidence.content_type
+
+
+def check_recorded(value: str | None, what: str, max_length: int) -> None:
+    """A value the intake records verbatim must be storable: no NUL, within its column."""
+    if value is None:
+        return
+    problem = verbatim_problem(value)
+    if problem:
+        raise InvalidCharacters(f"{what} holds {problem}; it cannot be recorded")
+    if len(value) > max_length:
+        raise MalformedMetadata(f"{what} is longer than {max_length} characters")
+
+
 def _check_length(request: Request, limit: int) -> None:
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > limit:
@@ -61,6 +80,7 @@ def _check_length(request: Request, limit: int) -> None:
     response_model=EvidencePublic,
     description=INTAKE_DOC,
     dependencies=[guard(policy.Action.EVIDENCE_INTAKE)],
+    responses=problems(404, 413, 422, 502, 507),
     openapi_extra={
         "requestBody": {
             "content": {
@@ -97,6 +117,8 @@ async def intake(
                 "the 'metadata' part must come before the 'file' part, so the intake can be "
                 "checked before any byte is stored"
             )
+        check_recorded(reader.filename, "the file part's filename", MAX_FILENAME)
+        check_recorded(reader.content_type, "the file part's Content-Type", MAX_CONTENT_TYPE)
         meta = intake_service.parse_metadata(reader.metadata_bytes)
         prepared = await run_in_threadpool(intake_service.prepare, ctx, account, meta)
         try:
@@ -112,6 +134,7 @@ async def intake(
         await anyio.to_thread.run_sync(reader.finish)
         filename, file_type = reader.filename, reader.content_type
     else:
+        check_recorded(content_type or None, "the request's Content-Type", MAX_CONTENT_TYPE)
         meta = intake_service.parse_metadata(metadata)
         prepared = await run_in_threadpool(intake_service.prepare, ctx, account, meta)
         try:
@@ -148,6 +171,7 @@ async def intake(
     "/{evidence_id}",
     response_model=EvidencePublic,
     dependencies=[guard(policy.Action.EVIDENCE_VIEW)],
+    responses=problems(404),
 )
 def show_evidence(
     evidence_id: str,
@@ -162,18 +186,17 @@ def show_evidence(
     return evidence_public(session, row)
 
 
-def content_disposition(filename: str) -> str:
-    """A safe attachment header: the recorded name is never trusted as a path."""
-    base = filename.replace("\\", "/").rsplit("/", 1)[-1].replace("\x00", "")
-    base = base.strip(". ") or "evidence.bin"
-    ascii_name = base.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(base)}"
-
-
 @router.get(
     "/{evidence_id}/content",
     response_class=StreamingResponse,
     dependencies=[guard(policy.Action.EVIDENCE_DOWNLOAD)],
+    responses={
+        200: {
+            "description": "The content, streamed; its digests are in the headers",
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **problems(404, 409, 502),
+    },
 )
 def download(
     evidence_id: str,
@@ -182,30 +205,54 @@ def download(
     account: AccountDep,
     purpose: Annotated[str | None, Query(max_length=1000, description="why (required)")] = None,
 ) -> StreamingResponse:
+    """Stream the content; the ledger records the attempt first and what was delivered after."""
     row, _ = authorized_evidence(
         session, account, policy.Action.EVIDENCE_DOWNLOAD, evidence_id, purpose=purpose
     )
     stated = require_purpose(policy.Action.EVIDENCE_DOWNLOAD, purpose)
-    chunks: Iterator[bytes] = ctx.store.open(row.object_key, row.object_version)
-    record_touch(session, account, Action.DOWNLOAD, row, {"purpose": stated, "size": row.size})
+    # what is served, and how it is labelled, is what the INTAKE entry recorded, not the row
+    record = intake_of(session, row.id)
+    chunks: Iterator[bytes] = ctx.store.open(record.object_key, record.object_version)
+    delivery = Delivery(download_id=str(uuid.uuid4()), size=record.size)
+    record_touch(
+        session,
+        account,
+        Action.DOWNLOAD,
+        row,
+        {"purpose": stated, "download_id": delivery.download_id, "object_size": record.size},
+    )
     session.commit()
-    digests = json.loads(row.digests)
+
+    def ended(result: Delivery) -> None:
+        with ctx.session() as s:
+            record_touch(s, account, Action.DOWNLOAD_ENDED, row, result.details())
+            s.commit()
+
+    digests = record.digests
     headers = {
-        "Content-Disposition": content_disposition(row.original_filename),
-        "Content-Length": str(row.size),
+        "Content-Disposition": content_disposition(record.filename),
+        "Content-Length": str(record.size),
+        "X-Content-Type-Options": "nosniff",
         "X-Custody-SHA256": digests["sha256"],
         "X-Custody-BLAKE3": digests["blake3"],
         "Repr-Digest": "sha-256=:"
         + base64.b64encode(bytes.fromhex(digests["sha256"])).decode()
         + ":",
     }
-    return StreamingResponse(chunks, media_type=row.content_type, headers=headers)
+    return RecordedDownload(
+        chunks,
+        delivery=delivery,
+        on_end=ended,
+        media_type=safe_media_type(record.content_type),
+        headers=headers,
+    )
 
 
 @router.get(
     "/{evidence_id}/custody",
     response_model=CustodyHistoryPublic,
     dependencies=[guard(policy.Action.EVIDENCE_VIEW)],
+    responses=problems(404),
 )
 def custody_history(
     evidence_id: str, ctx: ContextDep, session: SessionDep, account: AccountDep

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Path, status
 from sqlalchemy import select
 from sqlmodel import col
 
-from api.authz import visible_case
-from api.deps import AccountDep, SessionDep, guard
+from api.authz import principal_of, record_denial, visible_case
+from api.deps import AccountDep, CaseNumberPath, SessionDep, guard
+from api.openapi import problems
 from api.schemas import GrantCreate, GrantPublic
 from custody import policy
 from custody.db import aware
-from custody.errors import Conflict, InputError, NotFound, UnknownAccount
+from custody.errors import Conflict, InputError, NotFound, PermissionDenied, UnknownAccount
 from custody.ledger import Action, EntryDraft, rfc3339, utc_now
 from custody.ledger_store import append
 from custody.models import Account, Grant
@@ -40,14 +42,26 @@ def grant_public(g: Grant) -> GrantPublic:
     status_code=status.HTTP_201_CREATED,
     response_model=GrantPublic,
     dependencies=[guard(policy.Action.GRANT_MANAGE)],
+    responses=problems(404),
 )
 def create_grant(
-    number: str, body: GrantCreate, session: SessionDep, admin: AccountDep
+    number: CaseNumberPath, body: GrantCreate, session: SessionDep, admin: AccountDep
 ) -> GrantPublic:
     case = visible_case(session, number)
     grantee = session.get(Account, body.account)
     if grantee is None:
         raise UnknownAccount(f"account {body.account!r} does not exist")
+    refusal = policy.grant_refusal(granter=admin.name, grantee=principal_of(grantee))
+    if refusal:
+        record_denial(
+            session,
+            admin,
+            policy.Action.GRANT_MANAGE,
+            refusal,
+            case=case.number,
+            details={"grantee": grantee.name},
+        )
+        raise PermissionDenied(refusal)
     perms = sorted({str(policy.parse_grant_permission(p)) for p in body.permissions})
     expires = aware(body.expires_at) if body.expires_at else None
     if expires is not None and expires <= utc_now():
@@ -87,8 +101,11 @@ def create_grant(
     "/cases/{number}/grants",
     response_model=list[GrantPublic],
     dependencies=[guard(policy.Action.GRANT_MANAGE)],
+    responses=problems(404),
 )
-def list_grants(number: str, session: SessionDep, admin: AccountDep) -> list[GrantPublic]:
+def list_grants(
+    number: CaseNumberPath, session: SessionDep, admin: AccountDep
+) -> list[GrantPublic]:
     case = visible_case(session, number)
     rows = session.execute(
         select(Grant).where(col(Grant.case_number) == case.number).order_by(col(Grant.created_at))
@@ -100,8 +117,11 @@ def list_grants(number: str, session: SessionDep, admin: AccountDep) -> list[Gra
     "/grants/{grant_id}/revoke",
     response_model=GrantPublic,
     dependencies=[guard(policy.Action.GRANT_MANAGE)],
+    responses=problems(404, 409),
 )
-def revoke_grant(grant_id: str, session: SessionDep, admin: AccountDep) -> GrantPublic:
+def revoke_grant(
+    grant_id: Annotated[str, Path(max_length=64)], session: SessionDep, admin: AccountDep
+) -> GrantPublic:
     grant = session.get(Grant, grant_id)
     if grant is None:
         raise NotFound(f"grant {grant_id!r} does not exist")

@@ -18,7 +18,13 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+READINESS = {
+    "description": "Not ready: the JSON names the check that failed",
+    "content": {"application/json": {"schema": {"type": "object"}}},
+}
+
+
+@router.get("/readyz", responses={503: READINESS})
 def readyz(ctx: ContextDep) -> JSONResponse:
     """Ready only if the data dir takes a real write, the database answers and the store works.
 

@@ -6,15 +6,20 @@ import base64
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse
 
 from api.deps import ContextDep, SessionDep, guard
+from api.openapi import problems
 from api.schemas import ConsistencyProofPublic, InclusionProofPublic, LedgerEntryPublic
 from custody import ledger_store, policy
 from custody.errors import NotFound
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
+
+MAX_SEQ = 2**63 - 1
+"""Largest size or index accepted: the BIGINT columns' range (larger ones are refused with
+400, not sent to a database that cannot compare them)."""
 
 
 @router.get(
@@ -33,8 +38,11 @@ def checkpoint(ctx: ContextDep, session: SessionDep) -> PlainTextResponse:
     "/checkpoints/{size}",
     response_class=PlainTextResponse,
     dependencies=[guard(policy.Action.LEDGER_CHECKPOINT)],
+    responses=problems(404),
 )
-def checkpoint_at(size: int, session: SessionDep) -> PlainTextResponse:
+def checkpoint_at(
+    size: Annotated[int, Path(ge=0, le=MAX_SEQ)], session: SessionDep
+) -> PlainTextResponse:
     """An earlier checkpoint, kept so that consistency with it can be proven later."""
     row = ledger_store.checkpoint_at(session, size)
     if row is None:
@@ -57,11 +65,11 @@ def verifier_key(ctx: ContextDep) -> PlainTextResponse:
 )
 def entries(
     session: SessionDep,
-    start: Annotated[int, Query(ge=0)] = 0,
-    end: Annotated[int | None, Query(ge=0)] = None,
+    start: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
+    end: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
 ) -> list[LedgerEntryPublic]:
     """Entries ``start <= seq < end`` (at most 1000) with their canonical bytes as stored."""
-    stop = end if end is not None else start + ledger_store.MAX_PAGE
+    stop = min(end if end is not None else start + ledger_store.MAX_PAGE, MAX_SEQ)
     return [
         LedgerEntryPublic(
             seq=e.seq,
@@ -80,8 +88,8 @@ def entries(
 )
 def inclusion(
     session: SessionDep,
-    index: Annotated[int, Query(ge=0)],
-    size: Annotated[int, Query(ge=1)],
+    index: Annotated[int, Query(ge=0, le=MAX_SEQ)],
+    size: Annotated[int, Query(ge=1, le=MAX_SEQ)],
 ) -> InclusionProofPublic:
     hashes = ledger_store.inclusion_proof(session, index, size)
     return InclusionProofPublic(
@@ -96,8 +104,8 @@ def inclusion(
 )
 def consistency(
     session: SessionDep,
-    first: Annotated[int, Query(ge=1)],
-    second: Annotated[int, Query(ge=1)],
+    first: Annotated[int, Query(ge=1, le=MAX_SEQ)],
+    second: Annotated[int, Query(ge=1, le=MAX_SEQ)],
 ) -> ConsistencyProofPublic:
     hashes = ledger_store.consistency_proof(session, first, second)
     return ConsistencyProofPublic(

@@ -40,8 +40,12 @@ def entries(ctx: AppContext) -> list[dict[str, Any]]:
 
 
 def create_account(client: TestClient, admin: Actor, name: str, **fields: Any) -> Actor:
+    """The administrator creates the account; its holder exchanges the code for a token."""
     body = {"name": name, "display_name": name, **fields}
     r = client.post("/api/v1/accounts", json=body, headers=admin.headers)
+    assert r.status_code == 201, r.text
+    assert "token" not in r.json()
+    r = client.post("/api/v1/enrolment", json={"account": name, "code": r.json()["code"]})
     assert r.status_code == 201, r.text
     return Actor(
         name=name, token=r.json()["token"], role=fields["role"], department=fields["department"]
@@ -60,11 +64,16 @@ def api_routes(routes: list[Any]) -> list[APIRoute]:
 
 
 def test_every_route_declares_an_authorization_guard(ctx: AppContext) -> None:
-    """A new route without a policy guard fails this test."""
+    """A new route without a policy guard fails this test.
+
+    The enrolment exchange is open by nature: its caller has no token yet, the one-time
+    code is the credential.
+    """
     app = create_app(context=ctx)
     open_paths = {
         "/healthz",
         "/readyz",
+        "/api/v1/enrolment",
         "/openapi.json",
         "/docs",
         "/docs/oauth2-redirect",
@@ -150,9 +159,10 @@ def test_other_department_gets_404_and_the_attempt_is_recorded(
         assert r.status_code == 404, r.text
         # Existence does not leak: the answer reads like the one for something that never was.
         missing = client.get(absent, headers=outsider.headers).json()
-        hidden = {k: v for k, v in r.json().items() if k != "instance"}
+        per_request = ("instance", "request_id")
+        hidden = {k: v for k, v in r.json().items() if k not in per_request}
         hidden["detail"] = hidden["detail"].replace(ident, absent.rsplit("/", 1)[1])
-        assert hidden == {k: v for k, v in missing.items() if k != "instance"}
+        assert hidden == {k: v for k, v in missing.items() if k not in per_request}
     r = client.get(
         f"/api/v1/evidence/{ev['id']}/content", params={"purpose": "x"}, headers=outsider.headers
     )
@@ -242,10 +252,13 @@ def test_download_requires_purpose_and_is_registered(
         headers=technician.headers,
     )
     assert r.status_code == 200 and r.content == DATA
-    last = entries(ctx)[-1]
-    assert last["action"] == Action.DOWNLOAD
-    assert last["details"]["purpose"] == "analysis for report 3"
-    assert last["actor"] == technician.name and last["department"] == technician.department
+    started, ended = entries(ctx)[-2:]
+    assert started["action"] == Action.DOWNLOAD
+    assert started["details"]["purpose"] == "analysis for report 3"
+    assert ended["action"] == Action.DOWNLOAD_ENDED
+    assert ended["details"]["download_id"] == started["details"]["download_id"]
+    assert ended["details"]["bytes_sent"] == len(DATA) and ended["details"]["complete"] is True
+    assert started["actor"] == technician.name and started["department"] == technician.department
 
 
 def test_two_step_transfer(

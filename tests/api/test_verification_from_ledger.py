@@ -164,3 +164,28 @@ def test_untouched_item_passes_with_no_table_findings(
     assert body["result"] == "pass", body["report"]["findings"]
     shown = client.get(f"/api/v1/evidence/{ev['id']}", headers=technician.headers).json()
     assert shown["ledger_findings"] == []
+
+
+def test_attack_row_redirected_download_still_serves_the_intake_object(
+    client: TestClient, ctx: AppContext, technician: Actor, case: str
+) -> None:
+    """A download serves, names and sizes what the INTAKE entry recorded, not the row."""
+    ev = intake(client, technician, case, DATA)
+    other = intake(client, technician, case, os.urandom(5000))
+    edit_row(
+        ctx,
+        ev["id"],
+        object_key=other["object_key"],
+        size=5000,
+        original_filename="other.bin",
+        digests=json.dumps(other["digests"]),
+    )
+    r = client.get(
+        f"/api/v1/evidence/{ev['id']}/content",
+        params={"purpose": "review"},
+        headers=technician.headers,
+    )
+    assert r.status_code == 200, r.text
+    assert r.content == DATA
+    assert r.headers["x-custody-sha256"] == ev["digests"]["sha256"]
+    assert "phone.E01" in r.headers["content-disposition"]

@@ -13,7 +13,7 @@ from sqlmodel import Session, col
 from custody import ledger_store, merkle
 from custody.checkpoint import Checkpoint as SignedCheckpoint
 from custody.checkpoint import SigningKey, open_checkpoint
-from custody.errors import CaseExists, CheckpointError, InputError, LedgerIntegrityError
+from custody.errors import CheckpointError, InputError, LedgerIntegrityError, NumberUnavailable
 from custody.ledger import GENESIS_PREV, Action, EntryDraft
 from custody.log_audit import audit_log
 from custody.models import Checkpoint, LedgerEntry, LedgerHead, LedgerNode
@@ -488,5 +488,5 @@ def test_an_entry_of_a_case_never_created_is_refused(engine: Engine) -> None:
 
 def test_a_case_cannot_be_created_twice(engine: Engine) -> None:
     append_many(engine, 2)
-    with Session(engine) as session, pytest.raises(CaseExists, match="already exists"):
+    with Session(engine) as session, pytest.raises(NumberUnavailable, match="not available"):
         ledger_store.append(session, draft(0))

@@ -18,6 +18,7 @@ from custody.db import alembic_config, make_engine, migrate
 from custody.ledger import GENESIS_PREV, Action, EntryDraft
 
 TABLES = {
+    "enrolment_codes",
     "cases",
     "evidence",
     "ledger_entries",
