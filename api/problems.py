@@ -19,6 +19,7 @@ PROBLEM_BASE = "urn:evidence-custody:problem:"
 STATUS: list[tuple[type[errors.CustodyError], int]] = [
     (errors.UploadTooLarge, 413),
     (errors.DigestMismatch, 422),
+    (errors.FileNameTooLong, 422),
     (errors.InvalidDigest, 422),
     (errors.UploadAborted, 400),
     (errors.InputError, 400),

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from api.fields import (
     AccountName,
@@ -27,6 +28,7 @@ from api.fields import (
 from custody.text import json_text_problem
 
 MAX_FILENAME_BYTES = 1024  # UTF-8; a name is a label in reports, not a document
+FILE_NAME_TOO_LONG = "file_name_too_long"  # the validation error's type
 
 
 class CaseCreate(BaseModel):
@@ -83,9 +85,10 @@ class IntakeMetadata(BaseModel):
     @classmethod
     def _filename(cls, v: str | None) -> str | None:
         if v is not None and len(v.encode("utf-8")) > MAX_FILENAME_BYTES:
-            raise ValueError(
-                f"the file name is {len(v.encode('utf-8'))} bytes of UTF-8; at most "
-                f"{MAX_FILENAME_BYTES} are allowed"
+            raise PydanticCustomError(
+                FILE_NAME_TOO_LONG,
+                "the file name is {size} bytes of UTF-8; at most {limit} are allowed",
+                {"size": len(v.encode("utf-8")), "limit": MAX_FILENAME_BYTES},
             )
         return v
 

@@ -51,6 +51,13 @@ class MalformedMetadata(InputError):
     title = "Malformed metadata"
 
 
+class FileNameTooLong(MalformedMetadata):
+    """A file name is a label in reports and registers; it has a length limit."""
+
+    code = "file-name-too-long"
+    title = "File name too long"
+
+
 class MalformedJSON(InputError):
     """A JSON request body is not strict I-JSON (too deep, NaN, duplicate keys, …)."""
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_e2e import Server
+from tests.server_process import Server
 
 pytestmark = pytest.mark.slow
 
@@ -162,22 +162,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
     work = tmp_path_factory.mktemp("exported")
     server = Server(work / "var")
     try:
-        admin = (server.data_dir / "admin.token").read_text().strip()
-        r = server.cli(
-            "account",
-            "create",
-            "li.wei",
-            "--role",
-            "technician",
-            "--department",
-            "forensics",
-            "--clearance",
-            "secret",
-            "--print-token",
-            token=admin,
-        )
-        assert r.returncode == 0, r.stderr
-        tech = r.stdout.strip()
+        tech = server.enrol("li.wei", role="technician", department="forensics")
         r = server.cli("case", "create", "2026-XS-0117", "--title", "张某等人放贷案", token=tech)
         assert r.returncode == 0, r.stderr
         content = work / "微信聊天记录.txt"
@@ -195,7 +180,8 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exported]:
         assert r.returncode == 0, r.stderr
         evidence_id = json.loads(r.stdout)["id"]
         key = httpx.get(
-            f"{server.url}/api/v1/ledger/key", headers={"Authorization": f"Bearer {admin}"}
+            f"{server.url}/api/v1/ledger/key",
+            headers={"Authorization": f"Bearer {server.admin_token}"},
         )
         key_file = work / "lab.pub"
         key_file.write_text(key.text)

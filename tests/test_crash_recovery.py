@@ -19,13 +19,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,79 +29,13 @@ import blake3
 import httpx
 import pytest
 
-from tests.seaweed import free_ports
+from tests.server_process import Server, wait_for
 
 pytestmark = pytest.mark.slow
 
 MiB = 1024 * 1024
 CASE = "2026-XS-0117"
 DEADLINE = 60.0
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = DEADLINE) -> None:
-    """Poll until ``condition`` holds (bounded); the test never passes on elapsed time."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-class Server:
-    """``custody serve`` in its own process group, killable with SIGKILL."""
-
-    def __init__(self, data_dir: Path, **env: str) -> None:
-        (self.port,) = free_ports(1)
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.data_dir = data_dir
-        self.env = {
-            **os.environ,
-            "CUSTODY_DATA_DIR": str(data_dir),
-            "CUSTODY_LEDGER_ORIGIN": "crash.custody.example/ledger",
-            "CUSTODY_URL": self.url,
-            **env,
-        }
-        self.env.pop("CUSTODY_TOKEN", None)
-        self.env.pop("CUSTODY_DATABASE_URL", None)
-        self.log = (data_dir.parent / "server.log").open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "serve", "--port", str(self.port)],
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-        def up() -> bool:
-            assert self.proc.poll() is None, (data_dir.parent / "server.log").read_text()
-            try:
-                return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_for(up, "the server to answer")
-
-    def kill9(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=30)
-        self.log.close()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=30)
-        self.log.close()
-
-    def cli(self, *args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
-        env = {**self.env, **({"CUSTODY_TOKEN": token} if token else {})}
-        return subprocess.run(
-            [sys.executable, "-m", "cli.main", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
 
 
 @pytest.fixture
@@ -117,13 +47,7 @@ def servers() -> Iterator[list[Server]]:
 
 
 def setup_technician(server: Server) -> str:
-    admin = (server.data_dir / "admin.token").read_text().strip()
-    r = server.cli(
-        "account", "create", "li.wei", "--role", "technician", "--department", "forensics",
-        "--clearance", "secret", "--print-token", token=admin,
-    )  # fmt: skip
-    assert r.returncode == 0, r.stderr
-    tech = r.stdout.strip()
+    tech = server.enrol("li.wei", role="technician", department="forensics")
     r = server.cli("case", "create", CASE, "--title", "Zhang et al.", token=tech)
     assert r.returncode == 0, r.stderr
     return tech
@@ -214,7 +138,7 @@ def test_kill9_mid_stream_leaves_no_staging_file_after_restart(
     tmp_path: Path, servers: list[Server]
 ) -> None:
     data_dir = tmp_path / "var"
-    server = Server(data_dir)
+    server = Server(data_dir, origin="crash.custody.example/ledger")
     servers.append(server)
     tech = setup_technician(server)
 
@@ -230,7 +154,9 @@ def test_kill9_mid_stream_leaves_no_staging_file_after_restart(
     [leftover] = staging_files(data_dir)  # what finding 3 found left behind for good
     assert leftover.name.startswith("upload-")
 
-    server = Server(data_dir, CUSTODY_STAGING_MAX_AGE_SECONDS="0")
+    server = Server(
+        data_dir, origin="crash.custody.example/ledger", CUSTODY_STAGING_MAX_AGE_SECONDS="0"
+    )
     servers.append(server)
     assert not leftover.exists()
     listed = assert_every_object_is_known(server)
@@ -242,7 +168,7 @@ def test_kill9_between_store_and_commit_leaves_a_registered_object_that_is_reuse
     tmp_path: Path, servers: list[Server]
 ) -> None:
     data_dir = tmp_path / "var"
-    server = Server(data_dir)
+    server = Server(data_dir, origin="crash.custody.example/ledger")
     servers.append(server)
     tech = setup_technician(server)
 
@@ -263,7 +189,9 @@ def test_kill9_between_store_and_commit_leaves_a_registered_object_that_is_reuse
     client.join(DEADLINE)
     assert stored_objects(data_dir) == [key]
 
-    server = Server(data_dir, CUSTODY_STAGING_MAX_AGE_SECONDS="0")
+    server = Server(
+        data_dir, origin="crash.custody.example/ledger", CUSTODY_STAGING_MAX_AGE_SECONDS="0"
+    )
     servers.append(server)
     listed = assert_every_object_is_known(server)
     [orphan] = listed["orphans"]

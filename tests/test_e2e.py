@@ -5,11 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,64 +14,9 @@ import blake3
 import httpx
 import pytest
 
+from tests.server_process import Server, free_port
+
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Server:
-    def __init__(self, data_dir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.data_dir = data_dir
-        self.env = {
-            **os.environ,
-            "CUSTODY_DATA_DIR": str(data_dir),
-            "CUSTODY_LEDGER_ORIGIN": "e2e.custody.example/ledger",
-            "CUSTODY_URL": self.url,
-        }
-        self.env.pop("CUSTODY_TOKEN", None)
-        self.log = (data_dir.parent / "server.log").open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "serve", "--port", str(self.port)],
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.2)
-            if self.proc.poll() is not None:
-                break
-        raise RuntimeError("server did not start: " + (data_dir.parent / "server.log").read_text())
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=30)
-        self.log.close()
-
-    def cli(self, *args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
-        env = dict(self.env)
-        if token:
-            env["CUSTODY_TOKEN"] = token
-        return subprocess.run(
-            [sys.executable, "-m", "cli.main", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
 
 
 @pytest.fixture

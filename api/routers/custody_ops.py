@@ -271,6 +271,7 @@ def approve_disposal(
     "/evidence/{evidence_id}/disposal/complete",
     response_model=EvidencePublic,
     dependencies=[guard(policy.Action.EVIDENCE_DISPOSE_APPROVE)],
+    responses=problems(404, 409, 502),
 )
 def complete_disposal(
     evidence_id: str, ctx: ContextDep, session: SessionDep, account: AccountDep

@@ -14,17 +14,22 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import BinaryIO
 
-from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from api.authz import authorize, visible_case
 from api.context import AppContext
-from api.schemas import IntakeMetadata
+from api.schemas import FILE_NAME_TOO_LONG, IntakeMetadata
 from api.services import orphans
 from custody import policy
 from custody.canonical import parse_json_object
 from custody.digests import MultiHasher, compare_declared, normalize_declared, required_algorithms
-from custody.errors import CustodyError, DigestMismatch, MalformedMetadata, StorageError
+from custody.errors import (
+    CustodyError,
+    DigestMismatch,
+    FileNameTooLong,
+    MalformedMetadata,
+    StorageError,
+)
 from custody.ledger import Action, EntryDraft, rfc3339, utc_now
 from custody.ledger_store import append
 from custody.models import Account, Evidence
@@ -41,11 +46,9 @@ def parse_metadata(raw: bytes | str | None) -> IntakeMetadata:
     try:
         meta = IntakeMetadata.model_validate(obj)
     except ValidationError as e:
-        if any(tuple(err["loc"]) == ("filename",) for err in e.errors()):
-            # an over-long name is a clear 422, like any other invalid field of the request
-            raise RequestValidationError(
-                [{**err, "loc": ("metadata", *err["loc"])} for err in e.errors()]
-            ) from e
+        for err in e.errors():
+            if err["type"] == FILE_NAME_TOO_LONG:  # a clear 422
+                raise FileNameTooLong(f"metadata.filename: {err['msg']}; shorten it") from e
         problems = "; ".join(
             f"{'.'.join(map(str, err['loc'])) or 'metadata'}: {err['msg']}" for err in e.errors()
         )

@@ -105,7 +105,7 @@ def test_intake_file_name_over_1024_bytes_is_a_clear_422(
         headers=technician.headers,
     )
     assert r.status_code == 422, r.text
-    assert r.json()["type"].endswith("request-validation")
+    assert r.json()["type"].endswith("file-name-too-long")
     assert "1026 bytes" in r.json()["detail"] and "1024" in r.json()["detail"]
     assert ledger_size(ctx) == before  # nothing recorded, nothing stored
     ok = client.post(

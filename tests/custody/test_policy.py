@@ -400,6 +400,7 @@ EXPECTED_NOT_CASE_SCOPED = {
     "ledger.read",
     "ledger.checkpoint",
     "account.whoami",
+    "account.own_tokens",
     "case.create",
     "case.list",
     "transfer.list",
