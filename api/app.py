@@ -18,10 +18,13 @@ from api.routers import (
     evidence,
     grants,
     health,
+    keys,
     ledger,
+    tiles,
     verifications,
 )
 from api.services import sweep
+from api.services.anchor import AnchorThread
 from api.settings import Settings, load_settings
 
 ROUTERS = (
@@ -33,6 +36,8 @@ ROUTERS = (
     custody_ops.router,
     verifications.router,
     ledger.router,
+    keys.router,
+    tiles.router,
 )
 
 
@@ -48,9 +53,12 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         await run_in_threadpool(sweep.sweep_logged, ctx)
         sweeper = sweep.PeriodicSweeper(ctx, ctx.settings.sweep_interval_seconds)
         sweeper.start()
+        anchoring = AnchorThread(ctx)
+        anchoring.start()
         try:
             yield
         finally:
+            anchoring.stop()
             sweeper.stop()
             ctx.engine.dispose()
 

@@ -114,6 +114,16 @@ def bundle_input(
         entries=entries,
         checkpoint_note=package["checkpoint"],
         verifier_key=package["verifier_key"],
+        witness_keys=list(package.get("witness_keys") or []),
+        timestamps=[base64.b64decode(t["token"]) for t in package.get("timestamps") or []],
+        rotations=[
+            BundleEntry(
+                seq=r["seq"],
+                canonical=base64.b64decode(r["canonical"]),
+                proof=parse_inclusion_proof(r["proof"]),
+            )
+            for r in package.get("rotations") or []
+        ],
     )
 
 

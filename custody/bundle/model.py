@@ -69,6 +69,12 @@ class BundleInput:
     checkpoint_note: str
     verifier_key: str
     consistency: dict[str, Any] | None = None
+    # anchoring (issue 12): the witness keys the log submits to (their cosignatures are on
+    # ``checkpoint_note``), RFC 3161 tokens over the note's body, and the key rotations
+    # before the checkpoint, each with its inclusion proof
+    witness_keys: list[str] = field(default_factory=list)
+    timestamps: list[bytes] = field(default_factory=list)
+    rotations: list[BundleEntry] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)
