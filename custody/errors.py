@@ -189,7 +189,7 @@ class TimestampError(VerificationError):
     code = "invalid-timestamp"
     title = "Invalid RFC 3161 timestamp"
 
-    def __init__(self, message: str, *, failure: str, **extra: Any) -> None:
+    def __init__(self, message: str, *, failure: str = "unspecified", **extra: Any) -> None:
         super().__init__(message, failure=failure, **extra)
 
     @property

@@ -28,7 +28,7 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
@@ -37,6 +37,7 @@ class Server:
             "CUSTODY_DATA_DIR": str(data_dir),
             "CUSTODY_LEDGER_ORIGIN": "e2e.custody.example/ledger",
             "CUSTODY_URL": self.url,
+            **(env or {}),
         }
         self.env.pop("CUSTODY_TOKEN", None)
         self.log = (data_dir.parent / "server.log").open("wb")

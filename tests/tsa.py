@@ -103,9 +103,7 @@ def make_tsa(directory: Path, label: str = "Test") -> TsaFiles:
     (directory / "tsa.pem").write_bytes(tsa.public_bytes(pem))
     (directory / "ca.pem").write_bytes(ca.public_bytes(pem))
     (directory / "tsa.key").write_bytes(
-        tsa_key.private_bytes(
-            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        tsa_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     (directory / "serial").write_text("01\n")
     (directory / "openssl.cnf").write_text(OPENSSL_CONF.format(dir=directory))
@@ -144,7 +142,7 @@ def serve_tsa(files: TsaFiles) -> Iterator[str]:
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             data = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             with lock:  # openssl ts shares its serial file
                 body = openssl_reply(files, data)

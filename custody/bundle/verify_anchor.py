@@ -4,8 +4,9 @@ Only what the court brings is trusted: its log key (rotations are followed from 
 signed by the key before), its witness keys (``--witness-key``, at least
 ``--min-witnesses`` must vouch) and its TSA certificates (``--tsa-cert``). A cosignature is
 *forged* when it does not verify over this checkpoint, *stale* when it is a replay of an
-earlier checkpoint's (its time precedes the export entry) or when its time is far from
-the checkpoint's (the export entry's time).
+earlier checkpoint's (it does not verify, and its time precedes the export entry, which no
+cosignature of this checkpoint can) or when its time is far from the checkpoint's (the
+export entry's time).
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def check_cosignatures_step(v: VerifyContext) -> None:
             if (
                 stamp is not None
                 and when is not None
-                and stamp < when.timestamp() - CLOCK_SKEW_SECONDS
+                and stamp < int(when.timestamp())
             ):
                 v.fail(
                     item,
