@@ -299,3 +299,30 @@ def test_base_install_checks_timestamps_and_split_views(base: BaseVenv, tmp_path
     )  # fmt: skip
     assert r.returncode == 1, r.stdout + r.stderr
     assert "split view — proof of misbehaviour" in r.stdout
+
+
+def test_base_install_runs_a_witness(base: BaseVenv, tmp_path: Path) -> None:
+    """A court that installed only the verifier can witness: ``python -m custody.witness``."""
+    from custody.checkpoint import Checkpoint, SigningKey, sign_checkpoint
+    from tests.test_e2e import free_port
+
+    r = base.run(base.python, "-m", "custody.witness", "init", "--name", "court.example/w",
+                 "--dir", tmp_path / "w", cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    log = SigningKey.generate("lab.example/log")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    proc = subprocess.Popen(
+        [str(base.python), "-m", "custody.witness", "serve", "--dir", str(tmp_path / "w"),
+         "--log-key", log.verifier().to_text(), "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        assert "serving on" in proc.stdout.readline().decode()
+        note = sign_checkpoint(Checkpoint(origin="lab.example/log", size=1, root=b"\1" * 32), log)
+        answer = httpx.post(f"http://127.0.0.1:{port}/add-checkpoint", content=f"old 0\n\n{note}")
+        assert answer.status_code == 200 and answer.text.startswith("— court.example/w ")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -103,21 +103,43 @@ def test_split_view_is_refused_by_the_witness_and_proven_by_the_client(tmp_path:
         witness.stop()
 
 
-def test_the_anchor_needs_no_witness_to_keep_taking_entries(tmp_path: Path) -> None:
-    """A witness that is down: the checkpoint is signed, the failure is recorded and backed off."""
-    from custody.cosignature import WitnessSigningKey
-    from tests.test_e2e import free_port
+def test_anchor_cosigns_then_survives_its_witness_going_down(
+    tmp_path: Path, database_url: str
+) -> None:
+    """On SQLite and PostgreSQL: cosignatures are stored and published; a witness that goes
+    down is recorded and backed off, and the ledger keeps taking entries."""
+    from custody.cosignature import WitnessKey, check_cosignatures
 
-    down = f"http://127.0.0.1:{free_port()}"
-    wkey = WitnessSigningKey.generate("down.example").verifier().to_text()
-    ctx = build_context(make_settings(tmp_path, witnesses=f"{down}={wkey}"))
-    anchor = build_anchor(ctx)
-    append(ctx, "still recorded")
+    probe = build_context(make_settings(tmp_path / "probe"))  # only to learn the key
+    key_file = probe.settings.signing_key_path
+    probe.engine.dispose()
+    witness_key = witness_init(tmp_path / "witness")
+    witness = WitnessProcess(tmp_path / "witness", [probe.signing_key.verifier().to_text()])
+    settings = make_settings(
+        tmp_path / "log",
+        database_url=database_url,
+        signing_key=key_file,
+        witnesses=f"{witness.url}={witness_key}",
+    )
+    ctx = build_context(settings)
+    try:
+        anchor = build_anchor(ctx)
+        append(ctx, "witnessed")
+        anchor.run_once(ctx)
+        with ctx.session() as session:
+            row = sign_checkpoint(ctx, session)
+            note = cosigned_note(session, row)
+        _, results = check_cosignatures(note, [WitnessKey.from_text(witness_key)])
+        assert results[0].status == "ok", note
+        assert next(iter(anchor.readiness().values())).startswith("ok: cosigned size")
+    finally:
+        witness.stop()
+    append(ctx, "recorded while the witness is down")
     anchor.run_once(ctx)
     (state,) = anchor.status.values()
     assert state.failures == 1 and state.next_try > 0
     assert "failing" in next(iter(anchor.readiness().values()))
     append(ctx, "and another")
     with ctx.session() as session:
-        assert ledger_store.size(session) >= 3
+        assert ledger_store.size(session) >= 4
     ctx.engine.dispose()

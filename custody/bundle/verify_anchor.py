@@ -132,11 +132,7 @@ def check_cosignatures_step(v: VerifyContext) -> None:
             v.skip(item, f"{item}: missing — the checkpoint carries no cosignature by this witness")
             continue
         if result.status == "invalid":
-            if (
-                stamp is not None
-                and when is not None
-                and stamp < int(when.timestamp())
-            ):
+            if stamp is not None and when is not None and stamp < int(when.timestamp()):
                 v.fail(
                     item,
                     f"{item}: stale — it does not verify over this checkpoint and is dated {at}, "
