@@ -308,3 +308,17 @@ def test_rollback_is_refused_by_the_witness_process(parties: Parties) -> None:
     assert r.status_code == 409
     assert r.headers["content-type"] == "text/x.tlog.size"
     assert int(r.text) >= size > earlier
+
+
+def test_plain_openssl_verifies_the_bundle_timestamp(parties: Parties) -> None:
+    """The README's route without this software: the token is over the checkpoint's body."""
+    ledger = parties.bundle / "data" / "ledger"
+    script = (
+        "digest=$(sed -n '1,/^$/p' checkpoint.txt | head -n -1 | sha256sum | cut -d' ' -f1) && "
+        f'openssl ts -verify -digest "$digest" -in timestamps/000.tsr '
+        f"-CAfile {parties.tsa.dir / 'ca.pem'} -untrusted {parties.tsa.dir / 'tsa.pem'}"
+    )
+    r = subprocess.run(
+        ["bash", "-c", script], cwd=ledger, capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0 and "Verification: OK" in r.stdout, r.stdout + r.stderr
