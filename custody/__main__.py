@@ -116,6 +116,62 @@ def _split_view(args: argparse.Namespace) -> int:
     return verdicts.split_view_exit_code(result)
 
 
+def _mirror(args: argparse.Namespace) -> int:
+    import urllib.error
+    import urllib.request
+
+    from custody.errors import InputError, ServerUnavailable
+    from custody.mirror import mirror
+    from custody.offline import check_min_witnesses, load_trusted_key, load_witness_keys
+
+    base = args.url.rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise InputError(f"{args.url}: give the log's http:// or https:// prefix")
+
+    def fetch(path: str) -> bytes | None:
+        try:
+            with urllib.request.urlopen(f"{base}/{path}", timeout=60) as r:  # noqa: S310
+                data: bytes = r.read()
+                return data
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                return None
+            raise ServerUnavailable(f"{base}/{path}: HTTP {e.code}") from None
+        except (urllib.error.URLError, TimeoutError) as e:
+            raise ServerUnavailable(f"cannot reach {base}: {e}") from None
+
+    key = load_trusted_key(args.trusted_key)
+    witnesses = load_witness_keys(args.witness_key)
+    done = mirror(
+        fetch,
+        args.out,
+        key=key,
+        witnesses=witnesses,
+        min_witnesses=check_min_witnesses(witnesses, args.min_witnesses),
+    )
+    grew = (
+        f"; it extends the mirrored size {done.previous.size}" if done.previous is not None else ""
+    )
+    value = {
+        "ok": True,
+        "origin": done.checkpoint.origin,
+        "size": done.checkpoint.size,
+        "previous": done.previous.size if done.previous else None,
+        "tiles": done.tiles,
+        "fetched": done.fetched,
+        "out": str(args.out),
+    }
+    from custody.verdicts import Line
+
+    text = (
+        f"mirrored {done.checkpoint.origin} at size {done.checkpoint.size} into {args.out} "
+        f"({done.tiles} tiles, {done.fetched} fetched; every tile checked against the signed "
+        f"root){grew}"
+    )
+    _emit(args, value, [Line(status="OK", text=text)])
+    return 0
+
+
 def _hash(args: argparse.Namespace) -> int:
     from custody import verdicts
     from custody.offline import hash_files
@@ -239,6 +295,21 @@ def build_parser() -> Parser:
         help="consistency proof JSON between the two sizes, when they differ",
     )
     _common(p, _split_view)
+    p = ledger_commands.add_parser(
+        "mirror",
+        help="mirror the log's checkpoint and hash tiles (C2SP tlog-tiles) into a folder",
+        description="Fetch the log's /checkpoint and every hash tile, check them against the "
+        "trusted key (and witnesses), and that the log only grew since the last mirror; write "
+        "them under their tlog-tiles paths, ready for any static web server.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("url", metavar="URL", help="the log's tlog-tiles prefix, e.g. https://lab/")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="the mirror folder")
+    p.add_argument("--trusted-key", required=True, metavar="KEY", help=KEY_HELP)
+    p.add_argument("--witness-key", action="append", default=[], metavar="KEY")
+    p.add_argument("--min-witnesses", type=int, metavar="N")
+    _common(p, _mirror)
 
     p = commands.add_parser(
         "hash",

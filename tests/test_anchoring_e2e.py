@@ -322,3 +322,36 @@ def test_plain_openssl_verifies_the_bundle_timestamp(parties: Parties) -> None:
         ["bash", "-c", script], cwd=ledger, capture_output=True, text=True, timeout=60
     )
     assert r.returncode == 0 and "Verification: OK" in r.stdout, r.stdout + r.stderr
+
+
+def test_a_court_mirrors_the_log_and_tlog_scales_reads_the_mirror(parties: Parties) -> None:
+    from tlog_scales.backend import LocalBackend
+
+    out = parties.work / "mirror"
+    args = [sys.executable, "-m", "custody", "ledger", "mirror", parties.server.url]
+    args += [
+        "--out",
+        str(out),
+        "--trusted-key",
+        parties.log_key,
+        "--witness-key",
+        parties.witness_key,
+    ]
+    first = run(*args, "--json")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert json.loads(first.stdout)["previous"] is None
+    reader = TilesReader(LocalBackend(out))  # the folder is a tlog-tiles log by itself
+    cp = reader.get_checkpoint()
+    assert reader.calculate_root_hash() == cp.root_hash
+    image = parties.work / "later.bin"
+    image.write_bytes(os.urandom(100))
+    assert (
+        parties.server.cli("intake", str(image), "--case", CASE, token=parties.tech).returncode == 0
+    )
+    httpx.get(
+        f"{parties.server.url}/api/v1/ledger/checkpoint",
+        headers={"Authorization": f"Bearer {parties.tech}"},
+    )
+    again = run(*args[:-2])  # no witness needed the second time
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"extends the mirrored size {cp.size}" in again.stdout

@@ -8,47 +8,20 @@ for it. Checkpoints it refused for contradicting its record are kept too, as evi
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import hashlib
 import json
-import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from custody import b64
+from custody.atomic import write_atomic
 from custody.cosignature import WitnessSigningKey
 from custody.errors import CheckpointError, InputError
 
 KEY_FILE = "witness.key"
 LOCK_FILE = "witness.lock"
-
-
-def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves either version whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
 
 
 def init_witness(directory: Path, name: str) -> WitnessSigningKey:
