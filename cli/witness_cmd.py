@@ -51,32 +51,17 @@ def serve(
     json_output: JsonOpt = False,
 ) -> None:
     """Serve POST /add-checkpoint (C2SP tlog-witness) until interrupted."""
-    from custody.witness.protocol import Witness
-    from custody.witness.server import WitnessServer
-    from custody.witness.state import WitnessState, load_key
+    from custody.witness.server import serve as serve_witness
 
     if not log_key:
         raise InputError("give at least one --log-key")
     keys = [load_trusted_key(k, option="--log-key") for k in log_key]
-    state = WitnessState(directory)
-    key = load_key(directory)
-    state.lock()
-    try:
-        server = WitnessServer((host, port), Witness(key, state, keys))
-        bound = server.server_address[1]
+
+    def announce(url: str, key: str) -> None:
         if json_output:
-            emit_json({"url": f"http://{host}:{bound}", "witness_key": key.verifier().to_text()})
+            emit_json({"url": url, "witness_key": key})
         else:
-            out.print(
-                f"witness {key.verifier().to_text()} serving on http://{host}:{bound}",
-                markup=False,
-            )
+            out.print(f"witness {key} serving on {url}", markup=False)
         out.file.flush()
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
-    finally:
-        state.unlock()
+
+    serve_witness(directory, keys, host, port, announce)

@@ -14,9 +14,8 @@ from pathlib import Path
 def main(argv: Sequence[str] | None = None) -> int:
     from custody.errors import CustodyError
     from custody.offline import load_trusted_key
-    from custody.witness.protocol import Witness
-    from custody.witness.server import WitnessServer
-    from custody.witness.state import WitnessState, init_witness, load_key
+    from custody.witness.server import serve
+    from custody.witness.state import init_witness
 
     parser = argparse.ArgumentParser(prog="python -m custody.witness")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -34,19 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(init_witness(args.dir, args.name).verifier().to_text())
             return 0
         keys = [load_trusted_key(k, option="--log-key") for k in args.log_key]
-        state = WitnessState(args.dir)
-        key = load_key(args.dir)
-        state.lock()
-        server = WitnessServer((args.host, args.port), Witness(key, state, keys))
-        print(f"witness {key.verifier().to_text()} serving on http://{args.host}:{args.port}")
-        sys.stdout.flush()
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
-            state.unlock()
+
+        def announce(url: str, key: str) -> None:
+            print(f"witness {key} serving on {url}", flush=True)
+
+        serve(args.dir, keys, args.host, args.port, announce)
     except CustodyError as e:
         print(f"error: {e.message}", file=sys.stderr)
         return 2

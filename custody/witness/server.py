@@ -7,10 +7,14 @@ decision and its lock live in :class:`custody.witness.protocol.Witness`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+from custody.checkpoint import VerifierKey
 from custody.witness.protocol import MAX_BODY, Answer, Witness
+from custody.witness.state import WitnessState, load_key
 
 log = logging.getLogger("custody.witness")
 
@@ -58,3 +62,27 @@ class WitnessServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], witness: Witness) -> None:
         self.witness = witness
         super().__init__(address, _Handler)
+
+
+def serve(
+    directory: Path,
+    log_keys: Sequence[VerifierKey],
+    host: str,
+    port: int,
+    announce: Callable[[str, str], None],
+) -> None:
+    """Hold the witness folder, serve until interrupted; ``announce(url, key)`` once bound."""
+    state = WitnessState(directory)
+    key = load_key(directory)
+    state.lock()
+    try:
+        server = WitnessServer((host, port), Witness(key, state, log_keys))
+        announce(f"http://{host}:{server.server_address[1]}", key.verifier().to_text())
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+    finally:
+        state.unlock()
