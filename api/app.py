@@ -21,11 +21,14 @@ from api.routers import (
     evidence,
     grants,
     health,
+    keys,
     ledger,
     reports,
+    tiles,
     verifications,
 )
 from api.services import sweep
+from api.services.anchor import AnchorThread
 from api.settings import Settings, load_settings
 
 ROUTERS = (
@@ -38,6 +41,8 @@ ROUTERS = (
     custody_ops.router,
     ledger.router,
     reports.router,
+    keys.router,
+    tiles.router,
 )
 VERIFICATION_PROBLEMS = openapi.problems(404, 409, 422, 502)
 """What the verification, evidence-list and export routes can answer besides the common
@@ -56,9 +61,12 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         await run_in_threadpool(sweep.sweep_logged, ctx)
         sweeper = sweep.PeriodicSweeper(ctx, ctx.settings.sweep_interval_seconds)
         sweeper.start()
+        anchoring = AnchorThread(ctx)
+        anchoring.start()
         try:
             yield
         finally:
+            anchoring.stop()
             sweeper.stop()
             ctx.engine.dispose()
 

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
@@ -27,19 +28,26 @@ from storage.base import ObjectStore
 from storage.durable import write_atomic
 from storage.local import LocalWormStore
 
+if TYPE_CHECKING:
+    from api.services.anchor import Anchor
+
 log = logging.getLogger("custody")
 
 BOOTSTRAP_ADMIN = "admin"
 ADMIN_DEPARTMENT = "administration"
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True)
 class AppContext:
+    """``signing_key`` is the ledger's current key; it changes only when the ledger rotates
+    it (api.services.checkpoints.current_key). ``anchor`` holds the witnesses and TSAs."""
+
     settings: Settings
     engine: Engine
     store: ObjectStore
     signing_key: SigningKey
     report_signer: ReportCertificate
+    anchor: Anchor | None = None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -107,5 +115,11 @@ def build_context(settings: Settings, *, store: ObjectStore | None = None) -> Ap
         signing_key=key,
         report_signer=load_report_certificate(settings),
     )
+    from api.services.anchor import build_anchor  # it needs the context type
+    from api.services.checkpoints import current_key
+
+    ctx.anchor = build_anchor(ctx)
+    with ctx.session() as session:
+        current_key(ctx, session)  # a rotated key, if the ledger says so
     bootstrap_admin(ctx)
     return ctx

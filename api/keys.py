@@ -67,3 +67,40 @@ def load_report_certificate(settings: Settings) -> report_signing.ReportCertific
         settings.report_cert_path,
         f"{settings.ledger_origin} report signer",
     )
+
+
+# --- rotation: the ledger says which key is current --------------------------------------
+
+
+def rotated_keys_dir(path: Path) -> Path:
+    """Where keys the ledger rotated to are kept, beside the first key (each 0600)."""
+    return path.parent / "signing-keys"
+
+
+def store_rotated_key(path: Path, key: SigningKey) -> Path:
+    """Write a new signing key durably before any entry names it (temp, fsync, link)."""
+    target = rotated_keys_dir(path) / f"{key.key_id.hex()}.key"
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        created = create_exclusive(target, (key.to_text() + "\n").encode(), mode=0o600)
+    except OSError as e:
+        error = StorageFull if is_full(e) else StorageMisconfigured
+        raise error(f"cannot write the new signing key {target}: {e}") from e
+    if not created:
+        raise StorageMisconfigured(f"{target} exists already; refusing to replace a key")
+    return target
+
+
+def load_rotated_key(path: Path, origin: str, verifier_text: str) -> SigningKey:
+    """The private key of the verifier key a rotation entry named."""
+    hex_id = verifier_text.split("+")[1] if verifier_text.count("+") >= 2 else ""
+    target = rotated_keys_dir(path) / f"{hex_id}.key"
+    if not target.is_file():
+        raise StorageMisconfigured(
+            f"the ledger rotated its key to {verifier_text}, but {target} is missing; restore "
+            "it from the backup of the data directory"
+        )
+    key = load_or_create_signing_key(target, origin, create=False)
+    if key.verifier().to_text() != verifier_text:
+        raise StorageMisconfigured(f"{target} is not the key {verifier_text}")
+    return key

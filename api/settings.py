@@ -46,6 +46,18 @@ class Settings(BaseSettings):
     # longer than this are swept at start-up and then every sweep interval (0: start-up only)
     staging_max_age_seconds: float = Field(default=3600, ge=0)
     sweep_interval_seconds: float = Field(default=900, ge=0)
+    # anchoring outside our own key (issue 12): C2SP witnesses as a JSON list of
+    # {"url", "key"} or "url=witnesskey,…"; RFC 3161 TSAs as {"url", "cert"} or
+    # "url=certfile,…" (cert: PEM with the TSA certificate and its CA)
+    witnesses: str = ""
+    tsa: str = ""
+    # how often the anchor signs a checkpoint of a grown ledger and submits it (and retries
+    # failed witnesses, with exponential backoff up to anchor_max_backoff_seconds)
+    anchor_interval_seconds: float = Field(default=30, gt=0)
+    anchor_max_backoff_seconds: float = Field(default=600, gt=0)
+    anchor_timeout_seconds: float = Field(default=10, gt=0)
+    # a checkpoint gets a TSA token at most this often, except an export's, which always does
+    tsa_interval_seconds: float = Field(default=3600, ge=0)
 
     @property
     def resolved_database_url(self) -> str:

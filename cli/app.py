@@ -21,6 +21,7 @@ from cli import (
     ledger,
     storage_cmd,
     verify_cmds,
+    witness_cmd,
 )
 from cli.boundary import BoundaryGroup
 from cli.bundle_cmd import verify_bundle_command
@@ -44,6 +45,7 @@ app.add_typer(accounts.grant_app, name="grant")
 app.add_typer(custody_cmds.transfer_app, name="transfer")
 app.add_typer(custody_cmds.dispose_app, name="dispose")
 app.add_typer(storage_cmd.app, name="storage")
+app.add_typer(witness_cmd.app, name="witness")
 app.command("hold")(custody_cmds.hold)
 app.command("retain")(custody_cmds.retain)
 app.command("verify")(verify_cmds.verify)

@@ -15,7 +15,12 @@ import typer
 from cli.output import JsonOpt, emit_json, print_lines
 from custody import verdicts
 from custody.bundle import verify_bundle
-from custody.offline import load_trusted_key
+from custody.offline import (
+    check_min_witnesses,
+    load_trusted_key,
+    load_tsa_trust,
+    load_witness_keys,
+)
 
 
 def verify_bundle_command(
@@ -44,11 +49,39 @@ def verify_bundle_command(
             "files are found by size and SHA-256.",
         ),
     ] = None,
+    witness_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--witness-key",
+            help="A witness's cosignature/v1 key (name+keyid+key) or a file; repeat per witness.",
+        ),
+    ] = None,
+    min_witnesses: Annotated[
+        int | None,
+        typer.Option(
+            "--min-witnesses",
+            help="How many of those witnesses must have cosigned (default 1 with --witness-key).",
+        ),
+    ] = None,
+    tsa_cert: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--tsa-cert", help="PEM: a TSA's certificate and its CA; the tokens must verify."
+        ),
+    ] = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Verify a court bundle offline: bag, sums, checkpoint, entries, reports, content."""
     key = load_trusted_key(trusted_key)
-    report = verify_bundle(bundle, trusted_key=key, content_dir=content_dir)
+    witnesses = load_witness_keys(witness_key or [])
+    report = verify_bundle(
+        bundle,
+        trusted_key=key,
+        content_dir=content_dir,
+        witness_keys=witnesses,
+        min_witnesses=check_min_witnesses(witnesses, min_witnesses),
+        tsa_trust=load_tsa_trust(tsa_cert or []),
+    )
     if json_output:
         emit_json(verdicts.bundle_json(bundle, report, key))
     else:

@@ -122,6 +122,16 @@ def bundle_input(
         verifier_key=package["verifier_key"],
         report_certificate_pem=(package.get("report_certificate") or {}).get("pem"),
         case_report=_case_report(package.get("case_report")),
+        witness_keys=list(package.get("witness_keys") or []),
+        timestamps=[base64.b64decode(t["token"]) for t in package.get("timestamps") or []],
+        rotations=[
+            BundleEntry(
+                seq=r["seq"],
+                canonical=base64.b64decode(r["canonical"]),
+                proof=parse_inclusion_proof(r["proof"]),
+            )
+            for r in package.get("rotations") or []
+        ],
     )
 
 

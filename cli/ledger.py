@@ -14,7 +14,13 @@ from custody import verdicts
 from custody.checkpoint import Checkpoint, VerifierKey, open_checkpoint
 from custody.errors import InputError, LedgerIntegrityError
 from custody.log_audit import audit_log
-from custody.offline import load_trusted_key, proof_from_json, prove_consistency, read_checkpoint
+from custody.offline import (
+    load_trusted_key,
+    proof_from_json,
+    prove_consistency,
+    read_checkpoint,
+    split_view,
+)
 from custody.verdicts import ExitCode
 
 app = typer.Typer(help="The custody ledger.", no_args_is_help=True)
@@ -180,3 +186,53 @@ def consistency(
         emit_json(verdicts.consistency_json(result))
     else:
         print_lines(verdicts.consistency_lines(result))
+
+
+@app.command("split-view")
+def split_view_command(
+    first: Annotated[Path, typer.Argument(exists=True, help="A signed checkpoint note.")],
+    second: Annotated[Path, typer.Argument(exists=True, help="Another one.")],
+    trusted_key: KeyOpt = None,
+    proof_file: Annotated[
+        Path | None,
+        typer.Option("--proof", help="Consistency proof JSON, when the sizes differ."),
+    ] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Two roots signed for one size is a split view: print the proof and exit 1."""
+    if trusted_key is None:
+        raise InputError("--trusted-key is required: the proof is only as good as the key")
+    key = load_trusted_key(trusted_key)
+    proof = proof_from_json(proof_file.read_text(encoding="utf-8")) if proof_file else None
+    result = split_view(
+        first.read_text(encoding="utf-8"), second.read_text(encoding="utf-8"), key=key, proof=proof
+    )
+    if json_output:
+        emit_json(verdicts.split_view_json(result))
+    else:
+        print_lines(verdicts.split_view_lines(result))
+    code = verdicts.split_view_exit_code(result)
+    if code:
+        raise typer.Exit(int(code))
+
+
+@app.command("rotate-key")
+def rotate_key(
+    reason: Annotated[str, typer.Option(help="Why the key is rotated (recorded).")],
+    json_output: JsonOpt = False,
+) -> None:
+    """Rotate the ledger's signing key (administrators): the old key signs the new one in."""
+    with ApiClient() as api:
+        done = api.post("/api/v1/ledger/key/rotations", json={"reason": reason}).json()
+    if json_output:
+        emit_json(done)
+    else:
+        out.print(
+            f"OK: at entry {done['seq']} the key {done['old_key']} rotated to {done['new_key']}",
+            markup=False,
+        )
+        out.print(
+            "Old checkpoints keep verifying under the old key; verify-bundle --trusted-key OLD "
+            "follows the rotation. Give witnesses the new key (--log-key).",
+            markup=False,
+        )

@@ -64,12 +64,26 @@ def _emit(args: argparse.Namespace, value: Any, lines: Sequence[Line]) -> None:
 def _verify_bundle(args: argparse.Namespace) -> int:
     from custody import verdicts
     from custody.bundle import verify_bundle
-    from custody.offline import load_trusted_key, require_folder
+    from custody.offline import (
+        check_min_witnesses,
+        load_trusted_key,
+        load_tsa_trust,
+        load_witness_keys,
+        require_folder,
+    )
 
     key = load_trusted_key(args.trusted_key)
     bundle = require_folder(args.bundle)
     content_dir = require_folder(args.content_dir) if args.content_dir else None
-    report = verify_bundle(bundle, trusted_key=key, content_dir=content_dir)
+    witnesses = load_witness_keys(args.witness_key)
+    report = verify_bundle(
+        bundle,
+        trusted_key=key,
+        content_dir=content_dir,
+        witness_keys=witnesses,
+        min_witnesses=check_min_witnesses(witnesses, args.min_witnesses),
+        tsa_trust=load_tsa_trust(args.tsa_cert),
+    )
     _emit(args, verdicts.bundle_json(bundle, report, key), verdicts.bundle_lines(report, key))
     return verdicts.bundle_exit_code(report)
 
@@ -84,6 +98,78 @@ def _consistency(args: argparse.Namespace) -> int:
     result = prove_consistency(notes[0], notes[1], key=key, proof=proof)
     _emit(args, verdicts.consistency_json(result), verdicts.consistency_lines(result))
     return verdicts.ExitCode.OK
+
+
+def _split_view(args: argparse.Namespace) -> int:
+    from custody import verdicts
+    from custody.offline import load_trusted_key, proof_from_json, require_file, split_view
+
+    key = load_trusted_key(args.trusted_key)
+    notes = [require_file(p).read_text(encoding="utf-8") for p in (args.first, args.second)]
+    proof = (
+        proof_from_json(require_file(args.proof).read_text(encoding="utf-8"))
+        if args.proof
+        else None
+    )
+    result = split_view(notes[0], notes[1], key=key, proof=proof)
+    _emit(args, verdicts.split_view_json(result), verdicts.split_view_lines(result))
+    return verdicts.split_view_exit_code(result)
+
+
+def _mirror(args: argparse.Namespace) -> int:
+    import urllib.error
+    import urllib.request
+
+    from custody.errors import InputError, ServerUnavailable
+    from custody.mirror import mirror
+    from custody.offline import check_min_witnesses, load_trusted_key, load_witness_keys
+
+    base = args.url.rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise InputError(f"{args.url}: give the log's http:// or https:// prefix")
+
+    def fetch(path: str) -> bytes | None:
+        try:
+            with urllib.request.urlopen(f"{base}/{path}", timeout=60) as r:  # noqa: S310
+                data: bytes = r.read()
+                return data
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                return None
+            raise ServerUnavailable(f"{base}/{path}: HTTP {e.code}") from None
+        except (urllib.error.URLError, TimeoutError) as e:
+            raise ServerUnavailable(f"cannot reach {base}: {e}") from None
+
+    key = load_trusted_key(args.trusted_key)
+    witnesses = load_witness_keys(args.witness_key)
+    done = mirror(
+        fetch,
+        args.out,
+        key=key,
+        witnesses=witnesses,
+        min_witnesses=check_min_witnesses(witnesses, args.min_witnesses),
+    )
+    grew = (
+        f"; it extends the mirrored size {done.previous.size}" if done.previous is not None else ""
+    )
+    value = {
+        "ok": True,
+        "origin": done.checkpoint.origin,
+        "size": done.checkpoint.size,
+        "previous": done.previous.size if done.previous else None,
+        "tiles": done.tiles,
+        "fetched": done.fetched,
+        "out": str(args.out),
+    }
+    from custody.verdicts import Line
+
+    text = (
+        f"mirrored {done.checkpoint.origin} at size {done.checkpoint.size} into {args.out} "
+        f"({done.tiles} tiles, {done.fetched} fetched; every tile checked against the signed "
+        f"root){grew}"
+    )
+    _emit(args, value, [Line(status="OK", text=text)])
+    return 0
 
 
 def _hash(args: argparse.Namespace) -> int:
@@ -151,6 +237,30 @@ def build_parser() -> Parser:
         help="your copies of the evidence, when the bundle carries none (found by size and "
         "SHA-256)",
     )
+    p.add_argument(
+        "--witness-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="a witness's cosignature/v1 key (name+keyid+base64), or a file; repeat for each "
+        "witness you trust",
+    )
+    p.add_argument(
+        "--min-witnesses",
+        type=int,
+        metavar="N",
+        help="how many of those witnesses must have cosigned the checkpoint (default 1 when "
+        "a --witness-key is given)",
+    )
+    p.add_argument(
+        "--tsa-cert",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="PEM with a time-stamping authority's certificate and its CA; the bundle's RFC "
+        "3161 tokens must verify against it",
+    )
     _common(p, _verify_bundle)
 
     ledger = commands.add_parser("ledger", help="the custody ledger's checkpoints")
@@ -175,6 +285,40 @@ def build_parser() -> Parser:
         "data/ledger/consistency.json)",
     )
     _common(p, _consistency)
+    p = ledger_commands.add_parser(
+        "split-view",
+        help="check two signed checkpoints for a split view (two histories)",
+        description="Check whether two checkpoints signed by the log's key describe one "
+        "history. Two roots for one tree size (or a larger tree that does not extend the "
+        "smaller) is a proof of misbehaviour: printed, exit 1.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("first", metavar="NOTE1", type=Path, help="a signed checkpoint note")
+    p.add_argument("second", metavar="NOTE2", type=Path, help="another one")
+    p.add_argument("--trusted-key", required=True, metavar="KEY", help=KEY_HELP)
+    p.add_argument(
+        "--proof",
+        type=Path,
+        metavar="FILE",
+        help="consistency proof JSON between the two sizes, when they differ",
+    )
+    _common(p, _split_view)
+    p = ledger_commands.add_parser(
+        "mirror",
+        help="mirror the log's checkpoint and hash tiles (C2SP tlog-tiles) into a folder",
+        description="Fetch the log's /checkpoint and every hash tile, check them against the "
+        "trusted key (and witnesses), and that the log only grew since the last mirror; write "
+        "them under their tlog-tiles paths, ready for any static web server.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("url", metavar="URL", help="the log's tlog-tiles prefix, e.g. https://lab/")
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="the mirror folder")
+    p.add_argument("--trusted-key", required=True, metavar="KEY", help=KEY_HELP)
+    p.add_argument("--witness-key", action="append", default=[], metavar="KEY")
+    p.add_argument("--min-witnesses", type=int, metavar="N")
+    _common(p, _mirror)
 
     p = commands.add_parser(
         "hash",

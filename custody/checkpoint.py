@@ -258,13 +258,20 @@ def sign_note(body: str, key: SigningKey) -> str:
     return f"{body}\n{SIGNATURE_PREFIX}{key.name} {b64.encode(signature)}\n"
 
 
-def open_note(text: str, verifiers: Sequence[VerifierKey]) -> tuple[str, list[VerifierKey]]:
-    """Verify a signed note against trusted keys; return its text and who signed it.
+@dataclass(frozen=True, kw_only=True)
+class NoteSignature:
+    """One signature line of a note: the key name, the 4-byte key id and the signature."""
 
-    Signatures from unknown keys are ignored (C2SP: they may be witnesses or rotated keys),
-    but a signature claiming a trusted name and key id that fails to verify rejects the
-    whole note, and at least one trusted signature is required.
-    """
+    name: str
+    key_id: bytes
+    signature: bytes
+
+    def line(self) -> str:
+        return f"{SIGNATURE_PREFIX}{self.name} {b64.encode(self.key_id + self.signature)}\n"
+
+
+def split_note(text: str) -> tuple[str, list[NoteSignature]]:
+    """A signed note's text and its signature lines, parsed but not verified (C2SP)."""
     if not isinstance(text, str):
         raise CheckpointError("malformed note: expected text")
     _check_note_chars(text, "a signed note")
@@ -274,19 +281,10 @@ def open_note(text: str, verifiers: Sequence[VerifierKey]) -> tuple[str, list[Ve
     body, block = text[: split + 1], text[split + 2 :]
     if not block.endswith("\n"):
         raise CheckpointError("malformed note: no signature lines, or the last is unterminated")
-
-    known: dict[tuple[str, bytes], VerifierKey] = {}
-    for v in verifiers:
-        other = known.setdefault((v.name, v.key_id), v)
-        if other.public != v.public:
-            raise CheckpointError(f"two trusted keys share name {v.name!r} and key id")
-
-    message = body.encode("utf-8")
-    signed: list[VerifierKey] = []
-    strangers: list[str] = []
     lines = block[:-1].split("\n")
     if len(lines) > MAX_SIGNATURES:
         raise CheckpointError(f"malformed note: more than {MAX_SIGNATURES} signatures")
+    signatures: list[NoteSignature] = []
     for number, line in enumerate(lines, start=1):
         if not line.startswith(SIGNATURE_PREFIX):
             raise CheckpointError(
@@ -298,14 +296,36 @@ def open_note(text: str, verifiers: Sequence[VerifierKey]) -> tuple[str, list[Ve
         raw = b64.decode(sig64, f"signature line {number}")
         if len(raw) < 5:
             raise CheckpointError(f"malformed note: signature line {number} is too short")
-        verifier = known.get((name, raw[:4]))
+        signatures.append(NoteSignature(name=name, key_id=raw[:4], signature=raw[4:]))
+    return body, signatures
+
+
+def open_note(text: str, verifiers: Sequence[VerifierKey]) -> tuple[str, list[VerifierKey]]:
+    """Verify a signed note against trusted keys; return its text and who signed it.
+
+    Signatures from unknown keys are ignored (C2SP: they may be witnesses or rotated keys),
+    but a signature claiming a trusted name and key id that fails to verify rejects the
+    whole note, and at least one trusted signature is required.
+    """
+    body, lines = split_note(text)
+    known: dict[tuple[str, bytes], VerifierKey] = {}
+    for v in verifiers:
+        other = known.setdefault((v.name, v.key_id), v)
+        if other.public != v.public:
+            raise CheckpointError(f"two trusted keys share name {v.name!r} and key id")
+
+    message = body.encode("utf-8")
+    signed: list[VerifierKey] = []
+    strangers: list[str] = []
+    for line in lines:
+        verifier = known.get((line.name, line.key_id))
         if verifier is None:
-            strangers.append(f"{name}+{raw[:4].hex()}")
+            strangers.append(f"{line.name}+{line.key_id.hex()}")
             continue
         if verifier in signed:
             continue  # a repeated signature by one key counts once
         try:
-            verifier.verify(message, raw[4:])
+            verifier.verify(message, line.signature)
         except CheckpointError as e:
             raise CheckpointError(
                 f"{e.message}: the note was changed after the trusted key signed it"

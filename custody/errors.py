@@ -204,6 +204,34 @@ class LedgerIntegrityError(VerificationError):
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+class CosignatureError(VerificationError):
+    """Too few trusted witnesses vouch for a checkpoint, or a cosignature is forged."""
+
+    code = "invalid-cosignature"
+    title = "Missing or invalid witness cosignature"
+
+
+class SplitView(VerificationError):
+    """Two checkpoints signed by the log's key give two roots for one tree: misbehaviour."""
+
+    code = "split-view"
+    title = "Split view: the log signed two histories"
+
+
+class TimestampError(VerificationError):
+    """An RFC 3161 token does not prove what it is said to prove; ``failure`` says how."""
+
+    code = "invalid-timestamp"
+    title = "Invalid RFC 3161 timestamp"
+
+    def __init__(self, message: str, *, failure: str = "unspecified", **extra: Any) -> None:
+        super().__init__(message, failure=failure, **extra)
+
+    @property
+    def failure(self) -> str:
+        return str(self.extra.get("failure"))
+
+
 class BundleError(VerificationError):
     code = "bundle-invalid"
     title = "Court bundle failed verification"
@@ -241,6 +269,13 @@ class InternalError(CustodyError):
 
     code = "internal-error"
     title = "Internal error"
+
+
+class WitnessRefused(ServerError):
+    """A witness answered and would not cosign (kept on the log's anchoring status)."""
+
+    code = "witness-refused"
+    title = "Witness refused the checkpoint"
 
 
 # --- storage ----------------------------------------------------------------------------

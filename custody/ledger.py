@@ -67,6 +67,7 @@ class Action(StrEnum):
     ACCOUNT_DEACTIVATED = "account.deactivated"
     GRANT_CREATED = "grant.created"
     GRANT_REVOKED = "grant.revoked"
+    KEY_ROTATED = "ledger.key_rotated"  # signed by the old key, naming the new one
 
 
 def utc_now() -> datetime:

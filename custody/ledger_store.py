@@ -30,6 +30,11 @@ from custody.models import Checkpoint, LedgerEntry, LedgerHead, LedgerNode
 MAX_PAGE = 1000
 
 
+def node_source(session: Session) -> merkle.SubtreeSource:
+    """The stored complete subtrees, as a :data:`custody.merkle.SubtreeSource`."""
+    return _node_source(session)
+
+
 def _node_source(session: Session) -> merkle.SubtreeSource:
     cache: dict[tuple[int, int], bytes] = {}
 

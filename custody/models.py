@@ -101,6 +101,34 @@ class Checkpoint(SQLModel, table=True):
     created_at: datetime = Field(sa_type=TS)
 
 
+class Cosignature(SQLModel, table=True):
+    """A witness's cosignature/v1 line on the checkpoint of one size (migration 0003)."""
+
+    __tablename__ = "ledger_cosignatures"
+
+    size: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    witness: str = Field(primary_key=True, max_length=255)  # name+hexkeyid
+    line: str = Field(sa_column=Column(Text, nullable=False))
+    signed_at: datetime = Field(sa_type=TS)  # the cosignature's own timestamp
+    received_at: datetime = Field(sa_type=TS)
+
+
+class Timestamp(SQLModel, table=True):
+    """An RFC 3161 token over SHA-256 of the body of the checkpoint of ``size`` (0003)."""
+
+    __tablename__ = "ledger_timestamps"
+
+    id: str = Field(primary_key=True, max_length=32)
+    size: int = Field(sa_type=BigInteger, index=True)
+    tsa: str = Field(max_length=512)
+    body_sha256: str = Field(max_length=64)
+    token: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # DER TimeStampResp
+    gen_time: datetime = Field(sa_type=TS)
+    created_at: datetime = Field(sa_type=TS)
+
+
 class Account(SQLModel, table=True):
     __tablename__ = "accounts"
 

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from custody.checkpoint import Checkpoint, VerifierKey, open_checkpoint
+from custody.cosignature import WitnessKey
 from custody.digests import SUPPORTED, hash_file, parse_algorithms
 from custody.errors import CheckpointError, InputError, MalformedMetadata, ProofError
 from custody.log_audit import check_consistency
 from custody.merkle import parse_consistency_proof
 from custody.report import VerificationReport, parse_report, verify_report_signature
+from custody.timestamp import TsaTrust, load_trust
 
 # --- the trusted key -------------------------------------------------------------------
 
@@ -159,3 +161,88 @@ def check_signed_report(data: bytes, signature_text: str, key: VerifierKey) -> S
     return SignedReport(
         signer=signer, report=parse_report(data), report_hash=hashlib.sha256(data).hexdigest()
     )
+
+
+# --- anchoring: witness keys, TSA certificates, split views ----------------------------
+
+
+def load_witness_keys(values: Sequence[str]) -> list[WitnessKey]:
+    """``--witness-key`` values: ``name+hexid+base64(0x04||pubkey)`` or files holding one."""
+    keys = []
+    for value in values:
+        path = Path(value)
+        text = path.read_text(encoding="utf-8") if path.is_file() else value
+        try:
+            keys.append(WitnessKey.from_text(text.strip()))
+        except CheckpointError as e:
+            raise InputError(f"--witness-key {value}: {e.message}") from None
+    if len({(k.name, k.key_id) for k in keys}) != len(keys):
+        raise InputError("the same --witness-key is given twice")
+    return keys
+
+
+def check_min_witnesses(keys: Sequence[WitnessKey], minimum: int | None) -> int:
+    """The quorum: default one when witness keys are given; never more than there are."""
+    need = (1 if keys else 0) if minimum is None else minimum
+    if need < 0 or need > len(keys):
+        raise InputError(
+            f"--min-witnesses {need} needs at least that many --witness-key (given {len(keys)})"
+        )
+    return need
+
+
+def load_tsa_trust(paths: Sequence[Path]) -> list[TsaTrust]:
+    """``--tsa-cert`` files: PEM with the TSA certificate and its CA certificate."""
+    return [load_trust(require_file(p).read_bytes(), f"--tsa-cert {p}") for p in paths]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SplitViewResult:
+    """Two checkpoints both signed by ``key``: consistent, or a proof of misbehaviour."""
+
+    key: VerifierKey
+    first: Checkpoint
+    second: Checkpoint
+    notes: tuple[str, str]
+    split: bool
+    reason: str
+
+
+def split_view(
+    first_note: str, second_note: str, *, key: VerifierKey, proof: ProofSource | None
+) -> SplitViewResult:
+    """Do two signed checkpoints describe one history? Two roots for one size never do."""
+    one = open_checkpoint(first_note, [key])
+    two = open_checkpoint(second_note, [key])
+    if one.origin != two.origin:
+        raise InputError(f"the checkpoints are of two logs: {one.origin!r} and {two.origin!r}")
+    old, new = (one, two) if one.size <= two.size else (two, one)
+
+    def result(split: bool, reason: str) -> SplitViewResult:
+        return SplitViewResult(
+            key=key,
+            first=one,
+            second=two,
+            notes=(first_note, second_note),
+            split=split,
+            reason=reason,
+        )
+
+    if old.size == new.size:
+        if old.root == new.root:
+            return result(False, f"both checkpoints sign the same root for size {old.size}")
+        return result(True, f"the log's key signed two different roots for tree size {old.size}")
+    if proof is None:
+        raise InputError(
+            f"the checkpoints are of sizes {old.size} and {new.size}: give --proof with the "
+            "consistency proof between them (a split view of equal sizes needs none)"
+        )
+    try:
+        check_consistency(old, new, proof(old, new) if old.size > 0 else [])
+    except ProofError as e:
+        return result(
+            True,
+            f"the checkpoint of size {new.size} does not extend the one of size {old.size}: "
+            f"{e.message}",
+        )
+    return result(False, f"the checkpoint of size {new.size} extends the one of size {old.size}")

@@ -32,7 +32,7 @@ from custody.errors import (
 if TYPE_CHECKING:  # values only read here; importing them would load blake3 and cryptography
     from custody.bundle import BundleReport
     from custody.checkpoint import VerifierKey
-    from custody.offline import Consistency, HashedFile, SignedReport
+    from custody.offline import Consistency, HashedFile, SignedReport, SplitViewResult
 
 
 class ExitCode(IntEnum):
@@ -190,6 +190,50 @@ def consistency_json(result: Consistency) -> dict[str, Any]:
         "second_root": base64.b64encode(result.new.root).decode(),
         "trusted_key": result.key.to_text(),
     }
+
+
+# --- split view ------------------------------------------------------------------------
+
+
+def split_view_lines(result: SplitViewResult) -> list[Line]:
+    """A proof of misbehaviour, or that the two checkpoints agree."""
+    key = f"{result.key.name}+{result.key.key_id.hex()}"
+    if not result.split:
+        return [Line(status="OK", text=f"no split view: {result.reason} (key {key})")]
+    lines = [
+        Line(status="FAIL", text=f"split view — proof of misbehaviour: {result.reason}"),
+        Line(status="", text=f"log {result.first.origin}, both signed by {key}:", indent=1),
+    ]
+    for number, cp in ((1, result.first), (2, result.second)):
+        root = base64.b64encode(cp.root).decode()
+        lines.append(Line(status="", text=f"note {number}: size {cp.size} root {root}", indent=1))
+    lines.append(
+        Line(
+            status="",
+            text="the two signed notes are the proof: anyone holding the log's key can check "
+            "them; keep both",
+            indent=1,
+        )
+    )
+    return lines
+
+
+def split_view_json(result: SplitViewResult) -> dict[str, Any]:
+    return {
+        "ok": not result.split,
+        "split_view": result.split,
+        "reason": result.reason,
+        "origin": result.first.origin,
+        "key": result.key.to_text(),
+        "checkpoints": [
+            {"size": cp.size, "root": base64.b64encode(cp.root).decode(), "note": note}
+            for cp, note in ((result.first, result.notes[0]), (result.second, result.notes[1]))
+        ],
+    }
+
+
+def split_view_exit_code(result: SplitViewResult) -> ExitCode:
+    return ExitCode.INTEGRITY if result.split else ExitCode.OK
 
 
 # --- a signed report -------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The base install is the court's verifier alone: a fresh venv, the wheel, no server extra.
 
 A wheel is built from exactly the shipped packages and installed, without extras, into a
-new venv (pip fetches blake3, rfc8785 and cryptography). The venv must have none of the
+new venv (pip fetches blake3, rfc8785, cryptography and rfc3161-client, whose compiled
+wheels verify RFC 3161 timestamps offline). The venv must have none of the
 server's libraries, and its ``custody-verify`` must check a bundle that the real server
 exported through the real ``custody export``: exit 0 as exported, 1 after one file changed.
 """
@@ -99,7 +100,7 @@ def test_wheel_ships_the_packages_not_the_tests(base: BaseVenv) -> None:
         for line in required
         if "extra ==" not in line
     )
-    assert base_deps == ["blake3", "cryptography", "rfc8785"]
+    assert base_deps == ["blake3", "cryptography", "rfc3161-client", "rfc8785"]
     assert "Provides-Extra: server" in text
 
 
@@ -119,7 +120,7 @@ def test_no_server_library_is_installed(base: BaseVenv, tmp_path: Path) -> None:
     ]["server"]
     server_names = {re.split(r"[<>=!\[ ]", s)[0].lower().replace("_", "-") for s in server}
     assert installed & server_names == set()
-    assert {"evidence-custody", "blake3", "rfc8785", "cryptography"} <= installed
+    assert {"evidence-custody", "blake3", "rfc8785", "cryptography", "rfc3161-client"} <= installed
 
 
 def test_every_module_but_the_data_model_imports(base: BaseVenv, tmp_path: Path) -> None:
@@ -280,3 +281,63 @@ def test_bundle_carries_the_case_report_and_the_report_certificate(exported: Exp
     assert (data / "ledger" / "report-certificate.pem").read_text().startswith("-----BEGIN")
     assert len(case["report_certificate"]["sha256"]) == 64
     assert case["case_report"]["pdf"] == "case-report.pdf"
+
+
+def test_base_install_checks_timestamps_and_split_views(base: BaseVenv, tmp_path: Path) -> None:
+    """rfc3161-client is in the base install: the court checks a real TSA's token offline."""
+    from custody.checkpoint import Checkpoint, SigningKey, sign_checkpoint
+    from custody.timestamp import request_for
+    from tests.tsa import make_tsa, openssl_reply
+
+    tsa = make_tsa(tmp_path / "tsa")
+    body = "court.example/log\n3\n" + "A" * 43 + "=\n"
+    (tmp_path / "token.tsr").write_bytes(openssl_reply(tsa, request_for(body)))
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from custody.timestamp import load_trust, verify_token, body_digest\n"
+        f"trust = load_trust(Path({str(tsa.chain)!r}).read_bytes(), 'chain')\n"
+        f"v = verify_token(Path({str(tmp_path / 'token.tsr')!r}).read_bytes(), trust, "
+        f"body_digest({body!r}))\n"
+        "print(v.tsa)\n"
+    )
+    r = base.run(base.python, "-c", code, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "CN=Test TSA"
+
+    key = SigningKey.generate("court.example/log")
+    for name, root in (("a.note", b"\1" * 32), ("b.note", b"\2" * 32)):
+        cp = Checkpoint(origin="court.example/log", size=3, root=root)
+        (tmp_path / name).write_text(sign_checkpoint(cp, key))
+    r = base.run(
+        base.bin("custody-verify"), "ledger", "split-view", "a.note", "b.note",
+        "--trusted-key", key.verifier().to_text(), cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "split view — proof of misbehaviour" in r.stdout
+
+
+def test_base_install_runs_a_witness(base: BaseVenv, tmp_path: Path) -> None:
+    """A court that installed only the verifier can witness: ``python -m custody.witness``."""
+    from custody.checkpoint import Checkpoint, SigningKey, sign_checkpoint
+    from tests.server_process import free_port
+
+    r = base.run(base.python, "-m", "custody.witness", "init", "--name", "court.example/w",
+                 "--dir", tmp_path / "w", cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    log = SigningKey.generate("lab.example/log")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    proc = subprocess.Popen(
+        [str(base.python), "-m", "custody.witness", "serve", "--dir", str(tmp_path / "w"),
+         "--log-key", log.verifier().to_text(), "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        assert "serving on" in proc.stdout.readline().decode()
+        note = sign_checkpoint(Checkpoint(origin="lab.example/log", size=1, root=b"\1" * 32), log)
+        answer = httpx.post(f"http://127.0.0.1:{port}/add-checkpoint", content=f"old 0\n\n{note}")
+        assert answer.status_code == 200 and answer.text.startswith("— court.example/w ")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

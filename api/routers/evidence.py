@@ -25,6 +25,7 @@ from api.schemas import (
     InclusionProofPublic,
 )
 from api.services import intake as intake_service
+from api.services.checkpoints import sign_checkpoint
 from api.services.evidence_view import evidence_public, intake_of, record_touch
 from api.streaming import MultipartIntakeReader, RawBodyReader, boundary_of
 from custody import ledger_store, policy
@@ -260,7 +261,7 @@ def custody_history(
     """Every entry about this evidence, each with an inclusion proof against one checkpoint."""
     row, _ = authorized_evidence(session, account, policy.Action.EVIDENCE_VIEW, evidence_id)
     record_touch(session, account, Action.VIEW, row, {"what": "custody history"})
-    checkpoint = ledger_store.sign_current(session, ctx.signing_key, ctx.settings.ledger_origin)
+    checkpoint = sign_checkpoint(ctx, session)
     session.commit()
     body = parse_checkpoint(checkpoint.note.split("\n\n", 1)[0] + "\n")
     entries = []

@@ -50,4 +50,8 @@ def readyz(ctx: ContextDep) -> JSONResponse:
     except CustodyError as e:
         checks["storage"] = f"unavailable ({e.code}): {e.message}"
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
+    body: dict[str, object] = {"ready": ready, **checks}
+    if ctx.anchor is not None and ctx.anchor.enabled:
+        # witnesses and TSAs are reported, never counted: one down must not stop intake
+        body["anchoring"] = ctx.anchor.readiness()
+    return JSONResponse(body, status_code=200 if ready else 503)

@@ -12,6 +12,7 @@ from fastapi.responses import PlainTextResponse
 from api.deps import ContextDep, SessionDep, guard
 from api.openapi import problems
 from api.schemas import ConsistencyProofPublic, InclusionProofPublic, LedgerEntryPublic
+from api.services.checkpoints import cosigned_note, current_key, sign_checkpoint
 from custody import ledger_store, policy
 from custody.errors import NotFound
 
@@ -28,10 +29,10 @@ MAX_SEQ = 2**63 - 1
     dependencies=[guard(policy.Action.LEDGER_CHECKPOINT)],
 )
 def checkpoint(ctx: ContextDep, session: SessionDep) -> PlainTextResponse:
-    """The latest checkpoint as a C2SP signed note (text/plain)."""
-    row = ledger_store.sign_current(session, ctx.signing_key, ctx.settings.ledger_origin)
+    """The latest checkpoint as a C2SP signed note, with the witnesses' cosignatures."""
+    row = sign_checkpoint(ctx, session)
     session.commit()
-    return PlainTextResponse(row.note)
+    return PlainTextResponse(cosigned_note(session, row))
 
 
 @router.get(
@@ -47,15 +48,15 @@ def checkpoint_at(
     row = ledger_store.checkpoint_at(session, size)
     if row is None:
         raise NotFound(f"no checkpoint was signed at size {size}")
-    return PlainTextResponse(row.note)
+    return PlainTextResponse(cosigned_note(session, row))
 
 
 @router.get(
     "/key", response_class=PlainTextResponse, dependencies=[guard(policy.Action.LEDGER_CHECKPOINT)]
 )
-def verifier_key(ctx: ContextDep) -> PlainTextResponse:
-    """The verifier key in C2SP note form: ``name+keyid+base64(0x01||pubkey)``."""
-    return PlainTextResponse(ctx.signing_key.verifier().to_text() + "\n")
+def verifier_key(ctx: ContextDep, session: SessionDep) -> PlainTextResponse:
+    """The current verifier key in C2SP note form: ``name+keyid+base64(0x01||pubkey)``."""
+    return PlainTextResponse(current_key(ctx, session).verifier().to_text() + "\n")
 
 
 @router.get(

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 
 from api.context import AppContext
 from api.reports import render_html, signed_report_pdf
+from api.services.anchoring_package import anchoring_package
 from api.services.case_report import ItemFacts, build_case_report
+from api.services.checkpoints import cosigned_note, sign_checkpoint
 from api.services.evidence_view import entry_values, evidence_public, intake_of
 from api.services.verification import SignedReport, prepare_report, record_report
 from custody import ledger_store, merkle
@@ -134,13 +136,15 @@ def export_package(
             },
         ),
     )
-    checkpoint = ledger_store.sign_current(session, ctx.signing_key, ctx.settings.ledger_origin)
+    checkpoint = sign_checkpoint(ctx, session)
     if checkpoint.size != export.seq + 1:  # the lock held since the append makes this so
         raise LedgerIntegrityError(
             f"the export checkpoint has size {checkpoint.size}, not {export.seq + 1}",
             seq=export.seq,
         )
     session.commit()
+    if ctx.anchor is not None:  # after the commit: cosignatures and tokens sit beside the note
+        ctx.anchor.anchor(ctx, checkpoint, timestamp=True, force=True)
     entries = [
         _entry_with_proofs(session, row.seq, row.canonical, checkpoint.size)
         for row in ledger_store.entries_of_case(session, case.number)
@@ -160,7 +164,7 @@ def export_package(
         "items": items,
         "disposed": disposed,
         "entries": entries,
-        "checkpoint": checkpoint.note,
+        "checkpoint": cosigned_note(session, checkpoint),
         "verifier_key": ctx.signing_key.verifier().to_text(),
         "case_report": {
             "json": base64.b64encode(case_report.canonical).decode(),
@@ -170,4 +174,5 @@ def export_package(
             "pdf": base64.b64encode(case_report.pdf).decode(),
         },
         "report_certificate": {"pem": signer.pem(), "sha256": signer.sha256},
+        **anchoring_package(ctx, session, checkpoint.size),
     }

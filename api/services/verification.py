@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api.context import AppContext
+from api.services.checkpoints import sign_checkpoint
 from api.services.evidence_view import evidence_state, intake_of, row_facts
 from custody import ledger_store, merkle
 from custody.digests import MultiHasher
@@ -126,7 +127,7 @@ def prepare_report(
     session.commit()  # step 1 done: no transaction is held while the content is read
     content = read_content(ctx, record)
     lock = None if disposed else stored_lock(ctx, record)
-    checkpoint = ledger_store.sign_current(session, ctx.signing_key, ctx.settings.ledger_origin)
+    checkpoint = sign_checkpoint(ctx, session)
     report = decide_verification(
         requester=requester,
         evidence_id=ev.id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -11,19 +11,37 @@ from custody.bundle.data_list import DataListRow
 from custody.bundle.files import Hashed, hash_path, is_regular
 from custody.bundle.model import Check
 from custody.checkpoint import Checkpoint, VerifierKey
+from custody.cosignature import WitnessKey
 from custody.errors import CustodyError
 from custody.ledger import Action
 from custody.report import VerificationReport
+from custody.rotation import Rotation
+from custody.timestamp import TsaTrust
 
 
 class VerifyContext:
     """The bag being checked, the trusted key, and every check made, in order."""
 
-    def __init__(self, root: Path, trusted: VerifierKey, content_dir: Path | None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        trusted: VerifierKey,
+        content_dir: Path | None,
+        *,
+        witnesses: Sequence[WitnessKey] = (),
+        min_witnesses: int = 0,
+        tsa_trust: Sequence[TsaTrust] = (),
+    ) -> None:
         self.root = root
         self.trusted = trusted
         self.trusted_text = trusted.to_text()
         self.content_dir = content_dir
+        self.witnesses = list(witnesses)
+        self.min_witnesses = min_witnesses
+        self.tsa_trust = list(tsa_trust)
+        self.rotations: list[Rotation] = []  # followed from the trusted key
+        self.rotation_entries: dict[int, bytes] = {}
+        self.signer: VerifierKey = trusted  # the key that signed the checkpoint
         self.checks: list[Check] = []
         self.hashes: dict[str, Hashed] = {}
         self.payload: list[str] = []  # "data/…" regular files on disk
@@ -32,6 +50,11 @@ class VerifyContext:
         self.case: dict[str, Any] | None = None
         self.data_list: list[DataListRow] | None = None
         self.reports: dict[str, VerificationReport] = {}
+
+    @property
+    def keys(self) -> list[VerifierKey]:
+        """The trusted key and every key it rotated to (each step signed by the one before)."""
+        return [self.trusted, *(r.new for r in self.rotations)]
 
     # bookkeeping
 

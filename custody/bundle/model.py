@@ -74,6 +74,13 @@ class BundleInput:
     report_certificate_pem: str | None = None
     case_report: CaseReportFiles | None = None
 
+    # anchoring (issue 12): the witness keys the log submits to (their cosignatures are on
+    # ``checkpoint_note``), RFC 3161 tokens over the note's body, and the key rotations
+    # before the checkpoint, each with its inclusion proof
+    witness_keys: list[str] = field(default_factory=list)
+    timestamps: list[bytes] = field(default_factory=list)
+    rotations: list[BundleEntry] = field(default_factory=list)
+
 
 @dataclass(frozen=True, kw_only=True)
 class CaseReportFiles:

@@ -13,8 +13,16 @@ HEX64 = re.compile(r"[0-9a-f]{64}")
 _MAX_NAME_BYTES = 200
 
 
+TIMESTAMP_NAME = re.compile(r"([0-9]{3,})\.tsr")
+
+
 def entry_file(seq: int) -> str:
     return f"{seq:06d}.json"
+
+
+def timestamp_file(number: int) -> str:
+    """An RFC 3161 TimeStampResp (DER), as ``openssl ts -reply -in`` reads it."""
+    return f"{number:03d}.tsr"
 
 
 def safe_file_name(name: str) -> str:

@@ -102,11 +102,21 @@ Everything below can be checked without this software.
    "evidence.intake" entry on the walk.
 
 7. Everything at once, with the project's offline verifier (nothing of the server needed):
-     pip install evidence-custody          (the verifier alone: blake3, rfc8785, cryptography)
+     pip install evidence-custody     (the verifier alone, with four small libraries)
      custody-verify verify-bundle BUNDLE --trusted-key 'name+keyid+key' [--content-dir DIR]
    (also: python -m custody verify-bundle …). It prints OK / FAIL per item, names what was
    changed or left out, and exits 0 when everything verifies, 1 when anything fails, 2 on a
    usage error.
+
+8. Anchors outside the lab, when present. ledger/checkpoint.txt may carry cosignatures of
+   independent witnesses (C2SP cosignature/v1): add --witness-key KEY --min-witnesses N
+   with keys you obtained from the witnesses themselves. ledger/timestamps/*.tsr are RFC
+   3161 tokens over SHA-256 of the checkpoint's text before its blank line; add --tsa-cert
+   FILE (the TSA's certificate and its CA), or check one with OpenSSL alone:
+     cd data/ledger && openssl ts -verify -in timestamps/000.tsr -CAfile ca.pem \\
+       -untrusted tsa.pem \\
+       -digest $(sed -n '1,/^$/p' checkpoint.txt | head -n -1 | sha256sum | cut -c1-64)
+   ledger/rotations/ holds the lab's key rotations (each signed by the key before it).
 
 Contents
   bagit.txt, bag-info.txt, manifest-sha256.txt, tagmanifest-sha256.txt   BagIt files
@@ -118,6 +128,10 @@ Contents
   data/evidence/<id>/content/<file>        the evidence itself, when exported with content
   data/ledger/entries/, data/ledger/proofs/, data/ledger/checkpoint.txt,
   data/ledger/verifier-key.txt             the case's custody ledger and its proofs
+  data/ledger/timestamps/, data/ledger/rotations/, data/ledger/witness-keys.txt
+                                           anchors: RFC 3161 tokens, key rotations, the
+                                           witness keys the lab named (not to be trusted as
+                                           given: obtain them from the witnesses)
 """
 
 
@@ -192,10 +206,19 @@ def readme_zh(f: ReadmeFacts) -> str:
    details.disposed 列出本案全部检材，每件检材的 "evidence.intake" 条目都在回溯路径上。
 
 7. 使用本项目的离线核验程序一次完成上述全部核验（无需服务器的任何组件）：
-     pip install evidence-custody          （仅安装核验程序：blake3、rfc8785、cryptography）
+     pip install evidence-custody     （仅安装核验程序）
      custody-verify verify-bundle 数据包目录 --trusted-key '名称+密钥标识+公钥' [--content-dir 目录]
    （亦可：python -m custody verify-bundle …）。逐项输出 OK / FAIL，指明被改动或被遗漏
    的内容；全部通过时退出码为 0，任何一项失败为 1，用法错误为 2。
+
+8. 本单位以外的锚定（如有）。ledger/checkpoint.txt 可能带有独立见证方的联署签名
+   （C2SP cosignature/v1）：核验时加 --witness-key 公钥 --min-witnesses N，公钥须从见证方
+   处独立获得。ledger/timestamps/*.tsr 为 RFC 3161 时间戳，针对检查点空行之前正文的
+   SHA-256；核验时加 --tsa-cert 文件（时间戳机构证书及其 CA 证书），或仅用 OpenSSL：
+     cd data/ledger && openssl ts -verify -in timestamps/000.tsr -CAfile ca.pem \\
+       -untrusted tsa.pem \\
+       -digest $(sed -n '1,/^$/p' checkpoint.txt | head -n -1 | sha256sum | cut -c1-64)
+   ledger/rotations/ 为取证单位的密钥轮换记录（每条由前一把密钥签名）。
 
 目录说明
   bagit.txt、bag-info.txt、manifest-sha256.txt、tagmanifest-sha256.txt   BagIt 文件

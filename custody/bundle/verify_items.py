@@ -134,7 +134,7 @@ def _check_report(
         problems.append(f"{item}: unsigned — file deleted from the bag: {base}/report.json.sig")
     else:
         try:
-            verify_report_signature(raw, signature.decode("utf-8"), [v.trusted])
+            verify_report_signature(raw, signature.decode("utf-8"), v.keys)
         except CustodyError as e:
             problems.append(
                 f"{item}: signature does not verify with the trusted key {v.trusted_text} "
@@ -235,7 +235,7 @@ def _custody_problems(v: VerifyContext, item: str, report: VerificationReport) -
 def _report_ledger_problems(v: VerifyContext, item: str, report: VerificationReport) -> list[str]:
     """The report's own checkpoint must be trusted and prove the bundled entries it lists."""
     try:
-        cp = open_checkpoint(report.ledger.checkpoint_note, [v.trusted])
+        cp = open_checkpoint(report.ledger.checkpoint_note, v.keys)
     except CustodyError as e:
         return [f"{item}: its checkpoint is not accepted ({e.message})"]
     problems = []

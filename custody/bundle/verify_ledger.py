@@ -18,10 +18,17 @@ from custody.bundle.files import is_regular
 from custody.bundle.names import ENTRY_NAME, HEX64, entry_file
 from custody.canonical import canonical_json
 from custody.case_chain import CaseEntry, walk_case_chain
-from custody.checkpoint import Checkpoint, VerifierKey, open_checkpoint
+from custody.checkpoint import (
+    Checkpoint,
+    VerifierKey,
+    open_checkpoint,
+    parse_checkpoint,
+    split_note,
+)
 from custody.errors import BundleError, CustodyError
 from custody.ledger import ENTRY_FIELDS, GENESIS_PREV, Action
 from custody.merkle import leaf_hash, parse_consistency_proof, parse_inclusion_proof
+from custody.rotation import key_for_size
 
 CHAIN_ITEM = "case chain"
 
@@ -33,16 +40,29 @@ def check_checkpoint(v: VerifyContext) -> None:
         v.fail(item, f"file deleted from the bag: {item}")
     else:
         try:
-            v.checkpoint = open_checkpoint(raw.decode("utf-8"), [v.trusted])
+            text = raw.decode("utf-8")
+            size = parse_checkpoint(split_note(text)[0]).size
+            v.signer = key_for_size(v.trusted, v.rotations, size)
+            v.checkpoint = open_checkpoint(text, [v.signer])
         except CustodyError as e:
             v.fail(item, f"{item}: not accepted: {e.message}")
         else:
             cp = v.checkpoint
-            v.ok(
-                item,
-                f"{item}: signed by the trusted key {v.trusted.name}+{v.trusted.key_id.hex()} "
-                f"(tree size {cp.size})",
-            )
+            trusted = f"{v.trusted.name}+{v.trusted.key_id.hex()}"
+            if v.signer == v.trusted:
+                v.ok(item, f"{item}: signed by the trusted key {trusted} (tree size {cp.size})")
+            else:
+                steps = " -> ".join(
+                    f"{r.new.name}+{r.new.key_id.hex()} (entry {r.seq})"
+                    for r in v.rotations
+                    if cp.size > r.seq + 1
+                )
+                v.ok(
+                    item,
+                    f"{item}: signed by {v.signer.name}+{v.signer.key_id.hex()}, the key the "
+                    f"trusted key {trusted} rotated to: {trusted} -> {steps} (tree size "
+                    f"{cp.size})",
+                )
     key_item = "data/ledger/verifier-key.txt"
     raw_key = v.read(key_item)
     if raw_key is None:
@@ -50,11 +70,12 @@ def check_checkpoint(v: VerifyContext) -> None:
         return
     named = raw_key.decode("utf-8").strip()
     try:
-        same = VerifierKey.from_text(named) == v.trusted
+        same = VerifierKey.from_text(named) == v.signer
     except CustodyError:
         same = False
     if same:
-        v.ok(key_item, f"{key_item}: names the trusted key")
+        which = "the trusted key" if v.signer == v.trusted else "the key the trusted key rotated to"
+        v.ok(key_item, f"{key_item}: names {which}")
     else:
         v.fail(
             key_item,

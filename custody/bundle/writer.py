@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from custody.bundle import bagit
+from custody.bundle.anchor_input import check_anchoring
 from custody.bundle.data_list import DataListRow, data_list_csv
 from custody.bundle.files import BagWriter, fsync_dir
 from custody.bundle.model import BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, BundleEntry, BundleInput
-from custody.bundle.names import check_id, entry_file, safe_file_name
+from custody.bundle.names import check_id, entry_file, safe_file_name, timestamp_file
 from custody.bundle.readme import ReadmeFacts, readme_en, readme_zh
 from custody.bundle.sums import sums_line
 from custody.canonical import canonical_json
@@ -81,6 +82,7 @@ def check_input(data: BundleInput) -> tuple[Checkpoint, VerifierKey, dict[int, d
         checkpoint = open_checkpoint(data.checkpoint_note, [verifier])
     except CustodyError as e:
         raise BundleError(f"the checkpoint does not verify with the given key: {e}") from e
+    check_anchoring(data, checkpoint, verifier)
     seqs = [e.seq for e in data.entries]
     _require(len(set(seqs)) == len(seqs), "the same ledger entry is listed twice")
     values = {entry.seq: _check_entry(entry, checkpoint) for entry in data.entries}
@@ -254,6 +256,19 @@ def _write_items(
     return items, rows
 
 
+def _write_anchoring(bag: BagWriter, data: BundleInput) -> None:
+    """Tokens, rotations (with proofs) and the witness keys the log named (not trusted)."""
+    for number, token in enumerate(data.timestamps):
+        bag.write(f"data/ledger/timestamps/{timestamp_file(number)}", token)
+    for rotation in data.rotations:
+        name = entry_file(rotation.seq)
+        bag.write(f"data/ledger/rotations/entries/{name}", rotation.canonical)
+        bag.write(f"data/ledger/rotations/proofs/{name}", canonical_json(rotation.proof.to_json()))
+    if data.witness_keys:
+        keys = "".join(k.strip() + "\n" for k in data.witness_keys)
+        bag.write("data/ledger/witness-keys.txt", keys.encode())
+
+
 def _write_tags(bag: BagWriter, data: BundleInput) -> None:
     listed = sorted(bag.payload.items())
     sha_lines = [sums_line(w.sha256, rel.removeprefix("data/")) for rel, w in listed]
@@ -343,6 +358,7 @@ def _write_bag(
             "html": "case-report.html",
             "hash": hashlib.sha256(data.case_report.json).hexdigest(),
         }
+    _write_anchoring(bag, data)
     export_details = values[checkpoint.size - 1].get("details") or {}
     case = {
         "format": BUNDLE_FORMAT,
@@ -371,6 +387,11 @@ def _write_bag(
         "consistency": "ledger/consistency.json" if data.consistency is not None else None,
         "report_certificate": certificate,
         "case_report": case_report,
+        "witnesses": [k.strip() for k in data.witness_keys],
+        "timestamps": [
+            f"ledger/timestamps/{timestamp_file(i)}" for i in range(len(data.timestamps))
+        ],
+        "rotations": [r.seq for r in data.rotations],
         "evidence": items,
     }
     bag.write("data/case.json", _json_bytes(case))

@@ -17,13 +17,16 @@ from sqlmodel import Session
 from custody import ledger_store
 from custody.checkpoint import SigningKey
 from custody.db import make_engine, migrate
-from custody.ledger import Action, EntryDraft
+from custody.ledger import Action, EntryDraft, utc_now
+from custody.models import Cosignature, Timestamp
 
 ORIGIN = "test.custody.example/ledger"
 KEYS = {
     "ledger_entries": "seq",
     "ledger_nodes": "level, idx",
     "ledger_checkpoints": "size",
+    "ledger_cosignatures": "size, witness",  # issue 12: evidence received from outside
+    "ledger_timestamps": "id",
 }
 TABLES = list(KEYS)
 
@@ -42,6 +45,8 @@ UPDATES = {
         "UPDATE ledger_checkpoints SET root = 'ff' WHERE size = 3",
         "UPDATE ledger_checkpoints SET note = ''",
     ],
+    "ledger_cosignatures": ["UPDATE ledger_cosignatures SET line = 'forged' WHERE size = 6"],
+    "ledger_timestamps": ["UPDATE ledger_timestamps SET token = token"],
 }
 DELETES = {
     "ledger_entries": ["DELETE FROM ledger_entries WHERE seq = 4", "DELETE FROM ledger_entries"],
@@ -50,6 +55,8 @@ DELETES = {
         "DELETE FROM ledger_checkpoints WHERE size = 3",
         "DELETE FROM ledger_checkpoints",  # SQLite's truncate optimization must not skip triggers
     ],
+    "ledger_cosignatures": ["DELETE FROM ledger_cosignatures"],
+    "ledger_timestamps": ["DELETE FROM ledger_timestamps WHERE size = 6"],
 }
 
 
@@ -66,6 +73,18 @@ def engine(database_url: str) -> Iterator[Engine]:
             if i == 2:
                 ledger_store.sign_current(session, key, ORIGIN)
         ledger_store.sign_current(session, key, ORIGIN)
+        now = utc_now()
+        session.add(
+            Cosignature(
+                size=6, witness="w+00000000", line="— w AAAA\n", signed_at=now, received_at=now
+            )
+        )
+        session.add(
+            Timestamp(
+                id="t1", size=6, tsa="http://tsa", body_sha256="00" * 32, token=b"\x30",
+                gen_time=now, created_at=now,
+            )
+        )  # fmt: skip
         session.commit()
     yield engine
     engine.dispose()
