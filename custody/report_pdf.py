@@ -18,7 +18,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -236,7 +236,7 @@ def _check_signature(checked: CheckedPdf, data: bytes) -> None:
 
 
 def _check_json(
-    checked: CheckedPdf, attachments: dict[str, list[bytes]], key: VerifierKey
+    checked: CheckedPdf, attachments: dict[str, list[bytes]], keys: Sequence[VerifierKey]
 ) -> bytes | None:
     raw = _one(attachments, REPORT_ATTACHMENT)
     signature = _one(attachments, SIGNATURE_ATTACHMENT)
@@ -250,7 +250,7 @@ def _check_json(
         )
         return None
     try:
-        signer = verify_report_signature(raw, signature.decode("utf-8"), [key])
+        signer = verify_report_signature(raw, signature.decode("utf-8"), keys)
         report: VerificationReport | CaseReport = (
             parse_case_report(raw) if is_case_report(raw) else parse_report(raw)
         )
@@ -260,7 +260,7 @@ def _check_json(
             "embedded-json",
             False,
             f"the embedded {REPORT_ATTACHMENT} does not verify with the trusted key "
-            f"{key.name}+{key.key_id.hex()}: {message}",
+            f"{keys[0].name}+{keys[0].key_id.hex()}: {message}",
         )
         return None
     checked.report = report
@@ -324,8 +324,14 @@ def _check_text(checked: CheckedPdf, data: bytes, raw: bytes) -> None:
         )
 
 
-def check_report_pdf(data: bytes, key: VerifierKey) -> CheckedPdf:
-    """Check a PDF report against the trusted ledger key; every failure is a named check."""
+def check_report_pdf(
+    data: bytes, key: VerifierKey, *, rotated_to: Sequence[VerifierKey] = ()
+) -> CheckedPdf:
+    """Check a PDF report against the trusted ledger key; every failure is a named check.
+
+    ``rotated_to`` are keys the trusted key was proven to have rotated to (a bundle's
+    rotation entries); a report signed by one of them counts as signed by the trusted key.
+    """
     require_pdf_support()
     checked = CheckedPdf()
     if not data.startswith(b"%PDF-"):
@@ -337,7 +343,7 @@ def check_report_pdf(data: bytes, key: VerifierKey) -> CheckedPdf:
     except Exception as e:  # damaged structure
         checked.add("embedded-json", False, f"the PDF's embedded files cannot be read ({e})")
         return checked
-    raw = _check_json(checked, attachments, key)
+    raw = _check_json(checked, attachments, [key, *rotated_to])
     _check_certificate(checked)
     if raw is not None:
         _check_text(checked, data, raw)

@@ -17,6 +17,7 @@ from sqlmodel import col
 
 from api.authz import record_denial
 from api.deps import AccountDep, ContextDep, SessionDep, guard
+from api.openapi import problems
 from api.services.checkpoints import cosigned_note, sign_checkpoint
 from custody import ledger_store, policy, tiles
 from custody.errors import PermissionDenied
@@ -38,7 +39,11 @@ def checkpoint(ctx: ContextDep, session: SessionDep) -> PlainTextResponse:
     )
 
 
-@router.get("/tile/entries/{path:path}", dependencies=[guard(policy.Action.LEDGER_READ)])
+@router.get(
+    "/tile/entries/{path:path}",
+    dependencies=[guard(policy.Action.LEDGER_READ)],
+    responses=problems(403, 404),
+)
 def entry_bundle(path: str, session: SessionDep, account: AccountDep) -> Response:
     """An entry bundle: the entries' canonical bytes, each with a uint16 length."""
     ref = tiles.parse_tile_path(f"entries/{path}")
@@ -61,7 +66,7 @@ def entry_bundle(path: str, session: SessionDep, account: AccountDep) -> Respons
     return Response(body, media_type="application/octet-stream", headers=IMMUTABLE)
 
 
-@router.get("/tile/{path:path}")
+@router.get("/tile/{path:path}", responses=problems(404))
 def hash_tile(path: str, session: SessionDep) -> Response:
     """A Merkle tile: up to 256 hashes of complete subtrees (public, immutable)."""
     ref = tiles.parse_tile_path(path)

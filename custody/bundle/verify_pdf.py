@@ -52,7 +52,7 @@ def _check_pdf(v: VerifyContext, rel: str, bundled_json: bytes | None, pinned: s
     if data is None:
         v.fail(item, f"file deleted from the bag: {rel}")
         return
-    checked = check_report_pdf(data, v.trusted)
+    checked = check_report_pdf(data, v.trusted, rotated_to=v.keys[1:])
     problems = [f"{item}: {c.message}" for c in checked.checks if not c.ok]
     if bundled_json is not None:
         embedded = pdf_attachments(data).get(REPORT_ATTACHMENT) or []
@@ -101,7 +101,7 @@ def _check_case_report_json(v: VerifyContext) -> None:
         v.fail(item, "file deleted from the bag: data/case-report.json or its .sig")
         return
     try:
-        verify_report_signature(raw, sig.decode("utf-8"), [v.trusted])
+        verify_report_signature(raw, sig.decode("utf-8"), v.keys)
         report = parse_case_report(raw)
     except CustodyError as e:
         v.fail(item, f"{item}: does not verify with the trusted key ({e.message})")
