@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
-from api import problems
+from api import problems, web
 from api.context import AppContext, build_context
 from api.routers import (
     accounts,
@@ -67,5 +67,6 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    web.mount(app)  # the pages for people (api.web), under / beside /api/v1
     logging.getLogger("custody").setLevel(logging.INFO)
     return app
