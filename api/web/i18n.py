@@ -134,6 +134,22 @@ M: dict[str, tuple[str, str]] = {
     "entry.evidence": ("证据", "Evidence"),
     "entry.hash": ("记录哈希", "Entry hash"),
     "entry.seq": ("日志序号", "ledger entry"),
+    # the details of a ledger entry, as the timeline shows them
+    "detail.filename": ("文件名", "file name"),
+    "detail.seal_no": ("封存编号", "seal no."),
+    "detail.title": ("案件名称", "title"),
+    "detail.classification": ("密级", "classification"),
+    "detail.what": ("内容", "what"),
+    "detail.purpose": ("目的", "purpose"),
+    "detail.result": ("结果", "result"),
+    "detail.reason": ("原因", "reason"),
+    "detail.attempted": ("尝试的操作", "attempted"),
+    "detail.to": ("移交给", "to"),
+    "detail.from": ("移交人", "from"),
+    "detail.account": ("账号", "account"),
+    "detail.permissions": ("权限", "permissions"),
+    "detail.count": ("数量", "count"),
+    "detail.size": ("大小", "size"),
     # intake
     "intake.title": ("提取入库", "Intake"),
     "intake.intro": (
@@ -184,7 +200,8 @@ M: dict[str, tuple[str, str]] = {
     "item.id": ("证据编号", "Evidence id"),
     "item.description": ("描述", "Description"),
     "item.seal": ("封存编号", "Seal number"),
-    "item.size": ("大小（字节）", "Size (bytes)"),
+    "item.size": ("大小", "Size"),
+    "item.size_bytes": ("大小（字节）", "Size (bytes)"),
     "item.content_type": ("类型", "Type"),
     "item.intake": ("入库", "Intake"),
     "item.status": ("状态", "Status"),
@@ -328,6 +345,7 @@ M: dict[str, tuple[str, str]] = {
         "{total} checks against the trusted key {trusted}: {failed} failed, {skipped} skipped.",
     ),
     "check.status": ("结果", "Status"),
+    "check.as_cli": ("custody-verify 输出的同样结果", "The same result as custody-verify prints it"),
     "check.item": ("检查项", "Item"),
     "check.reason": ("说明", "Reason"),
 }
@@ -369,6 +387,13 @@ class Translator:
         if not code:
             return words.BLANK
         return pick(CODES[table].get(code, code), self.lang)
+
+    def size(self, value: int) -> str:
+        """Bytes, exact, with a binary unit beside large values."""
+        unit = f"（{words.size(value).rpartition('(')[2].rstrip(')')}）" if value >= 1024 else ""
+        if self.lang == "zh":
+            return f"{value} 字节{unit}"
+        return f"{value} bytes{unit.replace('（', ' (').replace('）', ')')}"
 
     def algorithm(self, code: str) -> str:
         return words.algorithm(code)

@@ -67,6 +67,7 @@ def create_case(
 ) -> Response:
     """``POST /api/v1/cases`` itself: the same checks, refusals and ``case.created`` entry."""
     values = {k: text(form, k, limit=1000) for k in ("number", "title", "classification")}
+    values["classification"] = values["classification"] or "internal"
     try:
         body = CaseCreate(**values)
         case = cases_api.create_case(body, session, account)
