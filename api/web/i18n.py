@@ -221,6 +221,8 @@ M: dict[str, tuple[str, str]] = {
     "item.retention": ("保存至", "Retained until"),
     "item.legal_hold": ("法律保全", "Legal hold"),
     "item.object": ("对象", "Object"),
+    "item.live_lock": ("存储当前报告的锁定", "Lock as the store reports it now"),
+    "item.object_gone": ("存储中已无此对象", "the store no longer holds the object"),
     "item.last_verification": ("最近核验", "Last verification"),
     "item.verify_title": ("完整性核验", "Integrity verification"),
     "item.verify_help": (
@@ -345,7 +347,10 @@ M: dict[str, tuple[str, str]] = {
         "{total} checks against the trusted key {trusted}: {failed} failed, {skipped} skipped.",
     ),
     "check.status": ("结果", "Status"),
-    "check.as_cli": ("custody-verify 输出的同样结果", "The same result as custody-verify prints it"),
+    "check.as_cli": (
+        "custody-verify 输出的同样结果",
+        "The same result as custody-verify prints it",
+    ),
     "check.item": ("检查项", "Item"),
     "check.reason": ("说明", "Reason"),
 }

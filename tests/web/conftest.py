@@ -75,9 +75,11 @@ def page(browser: Any) -> Iterator[Any]:
     tab.problems = []  # type: ignore[attr-defined]
     tab.on(
         "console",
-        lambda m: tab.problems.append(m.text)  # type: ignore[attr-defined]
-        if m.type == "error"
-        else None,
+        lambda m: (
+            tab.problems.append(m.text)  # type: ignore[attr-defined]
+            if m.type == "error"
+            else None
+        ),
     )
     tab.on("dialog", lambda d: (tab.problems.append(f"dialog: {d.message}"), d.dismiss()))  # type: ignore[attr-defined]
     try:

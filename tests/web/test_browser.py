@@ -122,7 +122,15 @@ def test_technician_takes_in_verifies_exports_and_a_court_checks_the_bundle(
     # the court's own verifier checks the PDF (a subprocess: pyhanko runs its own event
     # loop, which cannot nest in Playwright's)
     checked = subprocess.run(
-        [sys.executable, "-m", "custody", "report", str(pdf), "--trusted-key", page_key(page, live)],
+        [
+            sys.executable,
+            "-m",
+            "custody",
+            "report",
+            str(pdf),
+            "--trusted-key",
+            page_key(page, live),
+        ],
         capture_output=True,
         text=True,
     )

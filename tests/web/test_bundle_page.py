@@ -19,7 +19,11 @@ VERDICT = re.compile(r'id="bundle-verdict">([^<]+)<')
 def _export(client: TestClient, case: str, csrf: str, *, with_content: bool = True) -> bytes:
     r = client.post(
         f"/cases/{case}/export",
-        data={"csrf": csrf, "purpose": "for the court", **({"with_content": "1"} if with_content else {})},
+        data={
+            "csrf": csrf,
+            "purpose": "for the court",
+            **({"with_content": "1"} if with_content else {}),
+        },
     )
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "application/zip"

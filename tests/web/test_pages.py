@@ -59,7 +59,9 @@ def test_an_item_page_view_is_the_apis_view_entries(
     csrf = sign_in(client, technician)
     ev = intake(client, case, b"seized chat export", csrf)
     start = head(ctx)
-    assert client.get(f"/evidence/{ev['id']}").status_code == 200
+    page = client.get(f"/evidence/{ev['id']}")
+    assert page.status_code == 200
+    assert page.text.count("本地只读锁定") == 2  # as recorded at intake, and as the store says now
     page_entries = entries(ctx, start)
     start = head(ctx)
     api = {"Authorization": f"Bearer {technician.token}"}

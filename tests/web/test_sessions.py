@@ -61,9 +61,7 @@ def test_over_tls_the_cookie_is_secure(ctx: AppContext, technician: Actor) -> No
     assert morsel["secure"]
 
 
-def test_a_wrong_token_is_refused_and_opens_no_session(
-    client: TestClient, ctx: AppContext
-) -> None:
+def test_a_wrong_token_is_refused_and_opens_no_session(client: TestClient, ctx: AppContext) -> None:
     form = client.get("/signin")
     r = client.post(
         "/signin",

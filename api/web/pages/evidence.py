@@ -16,6 +16,8 @@ from api.deps import ContextDep, SessionDep
 from api.reports import signed_report_pdf, words
 from api.routers import evidence as evidence_api
 from api.routers import verifications as verifications_api
+from api.services.evidence_view import intake_of
+from api.services.verification import stored_lock
 from api.web.auth import WebAccountDep, may, page_guard
 from api.web.forms import CsrfForm, text
 from api.web.route import WebRoute
@@ -41,6 +43,9 @@ def item_page(
     ev = evidence_api.show_evidence(evidence_id, session, account)
     history = evidence_api.custody_history(evidence_id, ctx, session, account)
     case = visible_case(session, ev.case)
+    record = intake_of(session, evidence_id)
+    session.commit()  # no transaction is held while the store is asked
+    lock = stored_lock(ctx, record)  # the lock as the store reports it now (None: gone)
     rows = [
         proofs.proven(
             timeline.row_from(
@@ -58,6 +63,7 @@ def item_page(
         account=account,
         ev=ev,
         history=history,
+        lock=lock,
         history_rows=list(reversed(rows)),
         mark=words.classification_mark(case.classification),
         can_verify=may(account, policy.Action.EVIDENCE_VERIFY),

@@ -10,9 +10,11 @@ that the response removes once sent.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,7 @@ from custody.ledger import Action, rfc3339, utc_now
 from custody.models import Account
 
 STORED_FROM = 1024 * 1024  # larger members are stored, not deflated: evidence rarely shrinks
+STALE_SECONDS = 24 * 3600  # scratch folders a crash left behind are removed after a day
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +52,11 @@ def work_dir(ctx: AppContext) -> Path:
     """Private scratch space on the data volume (bundles can be as large as the evidence)."""
     base = ctx.settings.data_dir / "web-tmp"
     base.mkdir(mode=0o700, parents=True, exist_ok=True)
+    cutoff = time.time() - STALE_SECONDS
+    for old in base.glob("web-*"):
+        with contextlib.suppress(OSError):
+            if old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
     return Path(tempfile.mkdtemp(prefix="web-", dir=base))
 
 
