@@ -16,21 +16,17 @@ from api.authz import authorize
 from api.deps import ContextDep, Guard
 from api.web import sessions
 from custody import policy
-from custody.errors import AuthenticationRequired
 from custody.models import Account
 
 
-class SignInRequired(AuthenticationRequired):
-    """No live web session: pages answer with a redirect to the sign-in page."""
-
-
 def web_account(request: Request, ctx: ContextDep) -> Account:
-    """The account of the request's session cookie (a bearer token is not used by pages)."""
+    """The account of the request's session cookie (a bearer token is not used by pages).
+
+    Without a live session it raises AuthenticationRequired, which the pages' route class
+    turns into a redirect to the sign-in page.
+    """
     with ctx.session() as db:
-        try:
-            return sessions.account_of(db, request.cookies.get(sessions.COOKIE))
-        except AuthenticationRequired as e:
-            raise SignInRequired(e.message) from None
+        return sessions.account_of(db, request.cookies.get(sessions.COOKIE))
 
 
 WebAccountDep = Annotated[Account, Depends(web_account)]
