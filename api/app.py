@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
-from api import openapi, problems
+from api import openapi, problems, web
 from api.boundary import ErrorBoundary
 from api.context import AppContext, build_context
 from api.input_guard import InputGuard
@@ -85,5 +85,6 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         app.include_router(router)
     app.include_router(verifications.router, responses=VERIFICATION_PROBLEMS)
     openapi.install(app)
+    web.mount(app)  # the pages for people (api.web), under / beside /api/v1
     logging.getLogger("custody").setLevel(logging.INFO)
     return app

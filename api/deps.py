@@ -13,7 +13,9 @@ from api.authz import authorize
 from api.context import AppContext
 from api.fields import CASE_NUMBER_PATTERN
 from api.security import authenticate
+from api.web import sessions as web_sessions
 from custody import policy
+from custody.errors import PermissionDenied
 from custody.models import Account
 
 CaseNumberPath = Annotated[str, Path(pattern=CASE_NUMBER_PATTERN, max_length=128)]
@@ -38,13 +40,33 @@ def get_session(ctx: ContextDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "X-CSRF-Token"
+
+
 def current_account(
+    request: Request,
     ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Account:
-    """Every endpoint but the health checks depends on this (a test enforces it)."""
+    """Every endpoint but the health checks depends on this (a test enforces it).
+
+    A bearer token wins; without one, the web interface's session cookie is accepted, and a
+    state-changing request authenticated by the cookie must carry the session's CSRF token
+    in ``X-CSRF-Token`` (a cookie alone is what a cross-site request would carry).
+    """
+    cookie = request.cookies.get(web_sessions.COOKIE)
     with ctx.session() as session:
-        return authenticate(session, credentials.credentials if credentials else None)
+        if credentials is not None or not cookie:
+            return authenticate(session, credentials.credentials if credentials else None)
+        account = web_sessions.account_of(session, cookie)
+    if request.method not in SAFE_METHODS and not web_sessions.csrf_matches(
+        cookie, request.headers.get(CSRF_HEADER)
+    ):
+        raise PermissionDenied(
+            f"a request signed in by the web session cookie must carry its {CSRF_HEADER} header"
+        )
+    return account
 
 
 AccountDep = Annotated[Account, Depends(current_account)]

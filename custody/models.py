@@ -187,3 +187,19 @@ class EnrolmentCode(SQLModel, table=True):
     expires_at: datetime
     used_at: datetime | None = None
     withdrawn_at: datetime | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """A browser sign-in (api.web): only the SHA-256 of the session id is stored.
+
+    It names the API token it was opened with, so revoking that token (or deactivating the
+    account) ends the session too; signing out deletes the row.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    account_name: str = Field(foreign_key="accounts.name", index=True, max_length=128)
+    token_id: str = Field(foreign_key="api_tokens.id", index=True, max_length=32)
+    created_at: datetime = Field(sa_type=TS)
+    expires_at: datetime = Field(sa_type=TS)

@@ -27,9 +27,9 @@ from pypdf import PdfReader
 from api.context import AppContext, build_context
 from api.schemas import IntakeMetadata
 from api.services import intake as intake_service
-from cli.export_cmd import bundle_input
 from custody import ledger_store
 from custody.bundle import verify_bundle, write_bundle
+from custody.bundle.package import bundle_input
 from custody.case_report import parse_case_report
 from custody.errors import StorageMisconfigured
 from custody.report_pdf import check_report_pdf

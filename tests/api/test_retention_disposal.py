@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from api.context import AppContext
 from api.settings import Settings
-from cli.export_cmd import bundle_input
 from custody.bundle import verify_bundle, write_bundle
+from custody.bundle.package import bundle_input
 from custody.ledger import Action, rfc3339, utc_now
 from tests.api.test_access import entries, intake
 from tests.conftest import Actor, make_settings

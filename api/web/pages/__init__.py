@@ -1,0 +1,1 @@
+"""One module per group of pages; each has its own router with the web route class."""

@@ -1,0 +1,1 @@
+"""What the pages compute that the API does not: timelines, zips, bundle checks."""

@@ -1,0 +1,150 @@
+"""Export from the browser: the court bundle the CLI would write, built here and zipped.
+
+The steps are the CLI's (``custody export --with-content``): the API's export (every item
+re-verified, the EXPORT entry recorded, a checkpoint ending at it), then each item's
+content read exactly as ``GET /evidence/{id}/content`` reads it (authorized and recorded as
+a download with the stated purpose, checked against the recorded digests), then the same
+``bundle_input`` and ``write_bundle``. The bag is zipped in a private temporary folder
+that the response removes once sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from api.authz import authorized_evidence, require_purpose
+from api.context import AppContext
+from api.routers.verifications import ExportRequest, export_case
+from api.services.evidence_view import record_touch
+from custody import policy
+from custody.bundle import write_bundle
+from custody.bundle.package import bundle_input
+from custody.digests import MultiHasher
+from custody.errors import VerificationError
+from custody.ledger import Action, rfc3339, utc_now
+from custody.models import Account
+
+STORED_FROM = 1024 * 1024  # larger members are stored, not deflated: evidence rarely shrinks
+STALE_SECONDS = 24 * 3600  # scratch folders a crash left behind are removed after a day
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExportedZip:
+    path: Path
+    folder: Path  # remove once sent
+    download_name: str
+
+
+def safe_name(number: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", number)
+
+
+def work_dir(ctx: AppContext) -> Path:
+    """Private scratch space on the data volume (bundles can be as large as the evidence)."""
+    base = ctx.settings.data_dir / "web-tmp"
+    base.mkdir(mode=0o700, parents=True, exist_ok=True)
+    cutoff = time.time() - STALE_SECONDS
+    for old in base.glob("web-*"):
+        with contextlib.suppress(OSError):
+            if old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix="web-", dir=base))
+
+
+def read_content(
+    ctx: AppContext,
+    session: Session,
+    account: Account,
+    item: dict[str, Any],
+    purpose: str,
+    into: Path,
+) -> Path:
+    """One item's bytes as the download endpoint serves them: authorized, recorded, checked."""
+    row, _ = authorized_evidence(
+        session, account, policy.Action.EVIDENCE_DOWNLOAD, str(item["id"]), purpose=purpose
+    )
+    stated = require_purpose(policy.Action.EVIDENCE_DOWNLOAD, purpose)
+    chunks = ctx.store.open(row.object_key, row.object_version)
+    record_touch(session, account, Action.DOWNLOAD, row, {"purpose": stated, "size": row.size})
+    session.commit()
+    target = into / row.id
+    with MultiHasher() as hasher, target.open("wb") as f:
+        for chunk in chunks:
+            hasher.update(chunk)
+            f.write(chunk)
+        got = hasher.hexdigests()
+    for algorithm in ("sha256", "blake3"):
+        if got[algorithm] != item["digests"][algorithm]:
+            raise VerificationError(
+                f"content of {row.id} was read with {algorithm} {got[algorithm]}, recorded "
+                f"{item['digests'][algorithm]}: the bundle was not made"
+            )
+    return target
+
+
+def _zip(folder: Path, bag: Path, name: str) -> Path:
+    target = folder / f"{name}.zip"
+    with zipfile.ZipFile(target, "w", allowZip64=True) as zf:
+        for path in sorted(bag.rglob("*")):
+            arcname = f"{name}/{path.relative_to(bag).as_posix()}"
+            if path.is_dir():
+                continue
+            method = (
+                zipfile.ZIP_STORED if path.stat().st_size >= STORED_FROM else zipfile.ZIP_DEFLATED
+            )
+            zf.write(path, arcname, compress_type=method)
+    return target
+
+
+def export_zip(
+    ctx: AppContext,
+    session: Session,
+    account: Account,
+    number: str,
+    purpose: str,
+    *,
+    with_content: bool,
+) -> ExportedZip:
+    """Export the case (recorded), then build and zip its bag; the caller sends and removes it."""
+    package = export_case(number, ExportRequest(purpose=purpose), ctx, session, account)
+    folder = work_dir(ctx)
+    try:
+        content: dict[str, Path] = {}
+        if with_content:
+            (folder / "content").mkdir()
+            for item in package["items"]:
+                ev = item["evidence"]
+                content[ev["id"]] = read_content(
+                    ctx, session, account, ev, purpose, folder / "content"
+                )
+        data = bundle_input(package, content=content, exported_at=rfc3339(utc_now()))
+        name = f"bundle-{safe_name(number)}-{package['export_seq']}"
+        bag = write_bundle(data, folder / name, with_content=with_content)
+        path = _zip(folder, bag, name)
+        shutil.rmtree(bag)
+        if content:
+            shutil.rmtree(folder / "content")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return ExportedZip(path=path, folder=folder, download_name=path.name)
+
+
+def case_report_pdf(
+    ctx: AppContext, session: Session, account: Account, number: str, purpose: str
+) -> bytes:
+    """The signed case report, which the service makes only as part of a (recorded) export."""
+    import base64
+
+    package = export_case(number, ExportRequest(purpose=purpose), ctx, session, account)
+    return base64.b64decode(package["case_report"]["pdf"])
