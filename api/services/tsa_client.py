@@ -5,12 +5,12 @@ The token is verified against the TSA certificate configured for it before it is
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from api.services.url_pairs import url_pairs
 from custody.errors import CustodyError, InputError, ServerError
 from custody.timestamp import TsaTrust, VerifiedTimestamp, load_trust, request_for, verify_token
 
@@ -27,21 +27,7 @@ def parse_tsas(text: str) -> list[TsaConfig]:
 
     ``cert`` is a PEM file with the TSA's certificate and its CA certificate.
     """
-    text = text.strip()
-    if not text:
-        return []
-    pairs: list[tuple[str, str]] = []
-    if text.startswith("["):
-        try:
-            pairs = [(str(t["url"]), str(t["cert"])) for t in json.loads(text)]
-        except (ValueError, TypeError, KeyError) as e:
-            raise InputError(f"CUSTODY_TSA is not a JSON list of {{url, cert}}: {e}") from e
-    else:
-        for part in text.split(","):
-            url, sep, cert = part.strip().rpartition("=")
-            if not sep:
-                raise InputError(f"CUSTODY_TSA: {part!r} is not url=certfile")
-            pairs.append((url, cert))
+    pairs = url_pairs(text, setting="CUSTODY_TSA", field="cert")
     configs = []
     for url, cert in pairs:
         path = Path(cert)

@@ -8,12 +8,12 @@ verify under the witness's configured key is an error, never a stored line.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
 
+from api.services.url_pairs import url_pairs
 from custody import b64
 from custody.checkpoint import split_note
 from custody.cosignature import WitnessKey
@@ -36,22 +36,7 @@ class WitnessConfig:
 
 def parse_witnesses(text: str) -> list[WitnessConfig]:
     """``CUSTODY_WITNESSES``: a JSON list of ``{"url", "key"}`` or ``url=key,url=key``."""
-    text = text.strip()
-    if not text:
-        return []
-    pairs: list[tuple[str, str]] = []
-    if text.startswith("["):
-        try:
-            value = json.loads(text)
-            pairs = [(str(w["url"]), str(w["key"])) for w in value]
-        except (ValueError, TypeError, KeyError) as e:
-            raise InputError(f"CUSTODY_WITNESSES is not a JSON list of {{url, key}}: {e}") from e
-    else:
-        for part in text.split(","):
-            url, sep, key = part.strip().partition("=")
-            if not sep:
-                raise InputError(f"CUSTODY_WITNESSES: {part!r} is not url=witnesskey")
-            pairs.append((url, key))
+    pairs = url_pairs(text, setting="CUSTODY_WITNESSES", field="key")
     try:
         return [WitnessConfig(url=url.rstrip("/"), key=WitnessKey.from_text(k)) for url, k in pairs]
     except CustodyError as e:
