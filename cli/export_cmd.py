@@ -13,32 +13,22 @@ from cli.client import ApiClient
 from cli.evidence import progress_bar
 from cli.output import JsonOpt, emit_json, out
 from custody.bundle import write_bundle
-from custody.bundle.package import bundle_input
-from custody.digests import CHUNK_SIZE, MultiHasher
-from custody.errors import InputError, VerificationError
+from custody.bundle.package import bundle_input, save_checked
+from custody.digests import CHUNK_SIZE
+from custody.errors import InputError
 from custody.ledger import rfc3339, utc_now
 
 
 def _download(api: ApiClient, ev: dict[str, Any], purpose: str, into: Path, advance: Any) -> Path:
     """Stream the content to a temp file, checking it against the recorded digests."""
-    target = into / str(ev["id"])
-    with (
-        api.stream(f"/api/v1/evidence/{ev['id']}/content", params={"purpose": purpose}) as r,
-        MultiHasher() as hasher,
-        target.open("wb") as f,
-    ):
-        for chunk in r.iter_bytes(CHUNK_SIZE):
-            hasher.update(chunk)
-            f.write(chunk)
-            advance(len(chunk))
-        got = hasher.hexdigests()
-    for algo in ("sha256", "blake3"):
-        if got[algo] != ev["digests"][algo]:
-            raise VerificationError(
-                f"content of {ev['id']} arrived with {algo} {got[algo]}, recorded "
-                f"{ev['digests'][algo]}: refusing to bundle it"
-            )
-    return target
+    with api.stream(f"/api/v1/evidence/{ev['id']}/content", params={"purpose": purpose}) as r:
+        return save_checked(
+            r.iter_bytes(CHUNK_SIZE),
+            into / str(ev["id"]),
+            evidence_id=str(ev["id"]),
+            digests=ev["digests"],
+            progress=advance,
+        )
 
 
 def export_bundle(

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from custody.bundle.model import BundleEntry, BundleEvidence, BundleInput, CaseReportFiles
+from custody.digests import MultiHasher
+from custody.errors import VerificationError
 from custody.ledger import Action
 from custody.merkle import parse_inclusion_proof
 
@@ -113,3 +116,29 @@ def _case_report(value: dict[str, Any] | None) -> CaseReportFiles | None:
         pdf=base64.b64decode(value["pdf"]),
         html=value["html"],
     )
+
+
+def save_checked(
+    chunks: Iterable[bytes],
+    target: Path,
+    *,
+    evidence_id: str,
+    digests: Mapping[str, str],
+    progress: Callable[[int], None] | None = None,
+) -> Path:
+    """Write an item's content to ``target`` while hashing it, and refuse a copy whose
+    SHA-256 or BLAKE3 differ from the recorded ones: a bundle never carries other bytes."""
+    with MultiHasher() as hasher, target.open("wb") as f:
+        for chunk in chunks:
+            hasher.update(chunk)
+            f.write(chunk)
+            if progress is not None:
+                progress(len(chunk))
+        got = hasher.hexdigests()
+    for algorithm in ("sha256", "blake3"):
+        if got[algorithm] != digests[algorithm]:
+            raise VerificationError(
+                f"content of {evidence_id} arrived with {algorithm} {got[algorithm]}, recorded "
+                f"{digests[algorithm]}: refusing to bundle it"
+            )
+    return target

@@ -15,7 +15,9 @@ import re
 import shutil
 import tempfile
 import time
+import uuid
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,13 +26,12 @@ from sqlmodel import Session
 
 from api.authz import authorized_evidence, require_purpose
 from api.context import AppContext
+from api.downloads import Delivery
 from api.routers.verifications import ExportRequest, export_case
-from api.services.evidence_view import record_touch
+from api.services.evidence_view import intake_of, record_touch
 from custody import policy
 from custody.bundle import write_bundle
-from custody.bundle.package import bundle_input
-from custody.digests import MultiHasher
-from custody.errors import VerificationError
+from custody.bundle.package import bundle_input, save_checked
 from custody.ledger import Action, rfc3339, utc_now
 from custody.models import Account
 
@@ -74,22 +75,27 @@ def read_content(
         session, account, policy.Action.EVIDENCE_DOWNLOAD, str(item["id"]), purpose=purpose
     )
     stated = require_purpose(policy.Action.EVIDENCE_DOWNLOAD, purpose)
-    chunks = ctx.store.open(row.object_key, row.object_version)
-    record_touch(session, account, Action.DOWNLOAD, row, {"purpose": stated, "size": row.size})
+    record = intake_of(session, row.id)  # the object the INTAKE entry pinned, not the row's
+    chunks = ctx.store.open(record.object_key, record.object_version)
+    delivery = Delivery(download_id=str(uuid.uuid4()), size=record.size)
+    details = {"purpose": stated, "download_id": delivery.download_id, "object_size": record.size}
+    record_touch(session, account, Action.DOWNLOAD, row, details)
     session.commit()
-    target = into / row.id
-    with MultiHasher() as hasher, target.open("wb") as f:
+
+    def counted() -> Iterator[bytes]:
         for chunk in chunks:
-            hasher.update(chunk)
-            f.write(chunk)
-        got = hasher.hexdigests()
-    for algorithm in ("sha256", "blake3"):
-        if got[algorithm] != item["digests"][algorithm]:
-            raise VerificationError(
-                f"content of {row.id} was read with {algorithm} {got[algorithm]}, recorded "
-                f"{item['digests'][algorithm]}: the bundle was not made"
-            )
-    return target
+            delivery.bytes_sent += len(chunk)
+            yield chunk
+        delivery.exhausted = True
+
+    try:
+        return save_checked(counted(), into / row.id, evidence_id=row.id, digests=record.digests)
+    except Exception as e:
+        delivery.error = type(e).__name__
+        raise
+    finally:
+        record_touch(session, account, Action.DOWNLOAD_ENDED, row, delivery.details())
+        session.commit()
 
 
 def _zip(folder: Path, bag: Path, name: str) -> Path:
