@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, BinaryIO
@@ -213,19 +213,22 @@ def commit_parts(
     parts: Sequence[StoredPart],
     *,
     content_type: str | None,
+    keep_parts: Callable[[Exception], bool] = lambda e: False,
 ) -> Committed:
     """Examine both levels, compare declared digests, lock every part, then commit row +
     INTAKE entry together.
 
     If anything fails after the store created an object, the object is recorded as
-    unreferenced (ledger entry, else the register file) before the failure is reported.
+    unreferenced (ledger entry, else the register file) before the failure is reported,
+    unless ``keep_parts`` says the parts stay in use (an open multi-part session).
     """
     try:
         return _commit_intake(ctx, prepared, parts, content_type=content_type)
     except Exception as e:
-        for part in parts:
-            if part.stored.created:
-                _record_unreferenced(ctx, prepared, part.stored, e)
+        if not keep_parts(e):
+            for part in parts:
+                if part.stored.created:
+                    record_unreferenced(ctx, prepared, part.stored, e)
         raise
 
 
@@ -237,7 +240,7 @@ class Committed:
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _record_unreferenced(
+def record_unreferenced(
     ctx: AppContext, prepared: PreparedIntake, stored: StoredObject, failure: Exception
 ) -> None:
     code = failure.code if isinstance(failure, CustodyError) else None
