@@ -150,8 +150,9 @@ class PartPublic(BaseModel):
 class ImagePublic(BaseModel):
     format: str
     size: int = Field(description="Media size in bytes")
-    digests: dict[str, str] = Field(description="Digests of the media (what md5sum of the raw "
-                                    "disk gives), recomputed at intake")
+    digests: dict[str, str] = Field(
+        description="Digests of the media (what md5sum of the raw disk gives), recomputed at intake"
+    )
     stored_digests: dict[str, str] = Field(
         description="The hashes the imager stored in the image (EWF), checked at intake"
     )

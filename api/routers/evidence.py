@@ -174,9 +174,7 @@ def intake_answer(ctx: ContextDep, committed: intake_service.Committed) -> Evide
     """The recorded item, with the warnings of its intake (e.g. a duplicate in the case)."""
     with ctx.session() as session:
         shown = evidence_public(session, get_evidence(session, committed.evidence_id))
-    return shown.model_copy(
-        update={"warnings": [IntakeWarning(**w) for w in committed.warnings]}
-    )
+    return shown.model_copy(update={"warnings": [IntakeWarning(**w) for w in committed.warnings]})
 
 
 @router.get(

@@ -96,11 +96,15 @@ def show_session(session_id: str, ctx: ContextDep, account: AccountDep) -> dict[
     response_model=SessionPartPublic,
     status_code=status.HTTP_201_CREATED,
     dependencies=[Intake],
-    responses={200: {"description": "The same bytes were already stored as this part"},
-               **problems(404, 409, 413, 422)},
+    responses={
+        200: {"description": "The same bytes were already stored as this part"},
+        **problems(404, 409, 413, 422),
+    },
     openapi_extra={
         "requestBody": {
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
             "required": True,
         }
     },

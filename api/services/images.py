@@ -9,8 +9,14 @@ segments (EWF), or the joined parts themselves (split raw).
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import BinaryIO, cast
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from api.context import AppContext
 from custody.digests import MultiHasher
@@ -18,6 +24,9 @@ from custody.errors import CustodyError, ObjectMissing
 from custody.images import ewf_reader
 from custody.images.detect import HEAD_BYTES, TAIL_BYTES, ImageFormat
 from custody.images.record import PartRecord
+from custody.intake_record import intake_record
+from custody.ledger import Action
+from custody.models import LedgerEntry
 from storage.base import ObjectStore
 
 READ_AHEAD = 8 * 1024 * 1024
@@ -56,7 +65,7 @@ class StoredRangeFile(io.RawIOBase):
         if size == 0:
             return b""
         start = self._pos - self._buf_at
-        if not (0 <= start and start + size <= len(self._buf)):
+        if not (start >= 0 and start + size <= len(self._buf)):
             want = min(max(size, READ_AHEAD), self._size - self._pos)
             self._buf = self._store.read_range(self._key, self._version, self._pos, want)
             self._buf_at, start = self._pos, 0
@@ -77,8 +86,11 @@ def part_sources(ctx: AppContext, parts: Sequence[PartRecord]) -> ewf_reader.Ope
         fixed = [str(p) for p in paths]
         return lambda: list(fixed)
 
-    def files() -> list[str | ewf_reader.BinaryIO]:
-        return [StoredRangeFile(ctx.store, p.object_key, p.object_version, p.size) for p in parts]
+    def files() -> list[ewf_reader.Source]:
+        return [
+            cast(BinaryIO, StoredRangeFile(ctx.store, p.object_key, p.object_version, p.size))
+            for p in parts
+        ]
 
     return files
 
@@ -131,9 +143,7 @@ def read_container(
                         joined.update(chunk)
                         if progress is not None:
                             progress(len(chunk))
-                    readings.append(
-                        PartReading(part=part, size=own.size, digests=own.hexdigests())
-                    )
+                    readings.append(PartReading(part=part, size=own.size, digests=own.hexdigests()))
             except ObjectMissing as e:
                 readings.append(PartReading(part=part, size=None, problem=e.message))
         complete = all(r.problem is None for r in readings)
@@ -186,3 +196,22 @@ def read_media(
         header=media.header,
         media=media.media,
     )
+
+
+def parts_of_others(session: Session, evidence_id: str) -> set[tuple[str, str | None]]:
+    """Stored parts that items other than ``evidence_id`` (not disposed) reference."""
+    from api.services.evidence_view import evidence_state
+    from custody.state import EvidenceStatus
+
+    found: set[tuple[str, str | None]] = set()
+    rows = session.execute(
+        select(LedgerEntry).where(col(LedgerEntry.action) == Action.INTAKE)
+    ).scalars()
+    for row in rows:
+        if row.evidence_id == evidence_id or row.evidence_id is None:
+            continue
+        record = intake_record(json.loads(row.canonical))
+        if evidence_state(session, record.evidence_id).status == EvidenceStatus.DISPOSED:
+            continue
+        found.update((p.object_key, p.object_version) for p in record.stored_parts())
+    return found

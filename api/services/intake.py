@@ -271,13 +271,15 @@ def _refuse(
     computed: dict[str, str] | None = None,
     size: int | None = None,
 ) -> CustodyError:
-    record_refusal(ctx, prepared, reason=error.message, code=error.code, computed=computed, size=size)
+    record_refusal(
+        ctx, prepared, reason=error.message, code=error.code, computed=computed, size=size
+    )
     return error
 
 
 def _format_of(prepared: PreparedIntake, parts: Sequence[StoredPart]) -> ImageFormat:
     """Detected by signature; ``format`` in the metadata only confirms it or opts out."""
-    declared = prepared.meta.format
+    declared = ImageFormat(prepared.meta.format) if prepared.meta.format else None
     family = detect_format(parts[0].head)
     if declared == ImageFormat.FILE:
         if len(parts) > 1:
@@ -308,16 +310,16 @@ class _Examined:
     image: ImageRecord | None
 
 
-def _examine(
-    ctx: AppContext, prepared: PreparedIntake, parts: Sequence[StoredPart]
-) -> _Examined:
+def _examine(ctx: AppContext, prepared: PreparedIntake, parts: Sequence[StoredPart]) -> _Examined:
     """Both levels of what was stored: refuse (and record) what is not a whole, true image."""
     try:
         fmt = _format_of(prepared, parts)
         if fmt is ImageFormat.EWF:
             check_ewf_set(
                 [
-                    PartHead(index=p.index, name=p.name, size=p.stored.size, head=p.head, tail=p.tail)
+                    PartHead(
+                        index=p.index, name=p.name, size=p.stored.size, head=p.head, tail=p.tail
+                    )
                     for p in parts
                 ]
             )
@@ -368,9 +370,7 @@ def _examine(
             computed=media.digests,
             size=media.size,
         )
-    metadata = (
-        header_metadata(media.header, media=media.media) if fmt is ImageFormat.EWF else {}
-    )
+    metadata = header_metadata(media.header, media=media.media) if fmt is ImageFormat.EWF else {}
     image = ImageRecord(
         format=fmt,
         size=media.size,
@@ -381,9 +381,7 @@ def _examine(
     return _Examined(fmt=fmt, size=size, digests=digests, image=image)
 
 
-def _check_declared(
-    ctx: AppContext, prepared: PreparedIntake, examined: _Examined
-) -> None:
+def _check_declared(ctx: AppContext, prepared: PreparedIntake, examined: _Examined) -> None:
     meta = prepared.meta
     container = examined.digests
     if examined.image is None:
@@ -528,6 +526,4 @@ def _commit_intake(
             )
         )
         session.commit()
-    return Committed(
-        evidence_id=evidence_id, warnings=[d.warning() for d in duplicates]
-    )
+    return Committed(evidence_id=evidence_id, warnings=[d.warning() for d in duplicates])

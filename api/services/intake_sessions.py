@@ -26,10 +26,10 @@ from custody.errors import (
     ImageError,
     IntakeSessionClosed,
     MalformedMetadata,
+    PartConflict,
     SegmentMissing,
     SegmentOutOfOrder,
     UnknownIntakeSession,
-    PartConflict,
 )
 from custody.images.detect import HEAD_BYTES, detect_format, segment_number
 from custody.images.segments import MAX_EWF_SEGMENTS
@@ -280,9 +280,7 @@ class _Fixable:
         return isinstance(e, SegmentMissing | SegmentOutOfOrder)
 
 
-def complete(
-    ctx: AppContext, account: Account, session_id: str
-) -> intake_service.Committed:
+def complete(ctx: AppContext, account: Account, session_id: str) -> intake_service.Committed:
     """Examine the whole set and commit the one item; a missing segment keeps it open."""
     row = _load(ctx, account, session_id, open_only=True)
     prepared = intake_service.prepare(

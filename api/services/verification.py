@@ -117,7 +117,9 @@ def _read_image(ctx: AppContext, record: IntakeRecord) -> ContentReading:
             unavailable=media.unavailable,
         ),
         order_problem=order_problem,
-        part_locks=[(p.index, _lock_of(ctx, p.object_key, p.object_version)) for p in record.parts[1:]],
+        part_locks=[
+            (p.index, _lock_of(ctx, p.object_key, p.object_version)) for p in record.parts[1:]
+        ],
     )
 
 

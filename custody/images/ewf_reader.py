@@ -154,8 +154,13 @@ def _blocks(open_sources: Opener, size: int, workers: int, block_size: int) -> I
                     put(queues[w], _media_error(f"read media at offset {offset}", e))
                     return
                 if len(data) != length:
-                    put(queues[w], ImageError(f"media: libewf read only {len(data)} bytes at "
-                                              f"offset {offset} of {size}: the image is short"))
+                    put(
+                        queues[w],
+                        ImageError(
+                            f"media: libewf read only {len(data)} bytes at "
+                            f"offset {offset} of {size}: the image is short"
+                        ),
+                    )
                     return
                 if not put(queues[w], data):
                     return

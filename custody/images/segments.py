@@ -18,7 +18,9 @@ from custody.images.detect import Family, detect_format, last_section, segment_n
 
 MAX_EWF_SEGMENTS = 99 + 26 * 26 * 22  # E01–E99, then EAA–ZZZ (libewf's naming)
 _EWF1_NAME = re.compile(r"^(?P<stem>.*)\.(?P<letter>[EeLlSs])(?P<rest>\d\d|[A-Za-z]{2})$")
-_EWF2_NAME = re.compile(r"^(?P<stem>.*)\.(?P<letter>[EeLl])(?P<x>[x-zX-Z])(?P<rest>\d\d|[A-Za-z]{2})$")
+_EWF2_NAME = re.compile(
+    r"^(?P<stem>.*)\.(?P<letter>[EeLl])(?P<x>[x-zX-Z])(?P<rest>\d\d|[A-Za-z]{2})$"
+)
 _RAW_NAME = re.compile(r"^(?P<stem>.*)\.(?P<digits>\d{3,4})$")
 
 

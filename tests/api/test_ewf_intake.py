@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from api.context import AppContext
@@ -161,7 +160,7 @@ def test_a_changed_stored_hash_is_refused_and_recorded(
     assert body["detail"].startswith("media:") and img.segments[0].name in body["detail"]
     after = counts(ctx)
     assert after[0] == before[0]
-    assert Action.INTAKE_REFUSED in after[2][before[1]:]
+    assert Action.INTAKE_REFUSED in after[2][before[1] :]
 
 
 def test_a_declared_container_hash_is_refused_with_the_hint(
@@ -175,8 +174,12 @@ def test_a_declared_container_hash_is_refused_with_the_hint(
     body = assert_problem(r, 422, "digest-mismatch")
     assert "describe the media" in body["detail"]
     r = post_file(
-        client, technician, case, img.segments[0],
-        declared_digests={"md5": img.md5}, declared_container_digests={"md5": container},
+        client,
+        technician,
+        case,
+        img.segments[0],
+        declared_digests={"md5": img.md5},
+        declared_container_digests={"md5": container},
     )
     assert r.status_code == 201, r.text
 
@@ -217,7 +220,9 @@ def test_duplicates_are_recorded_with_a_warning_naming_the_item(
     warning = again.json()["warnings"][0]
     assert warning["code"] == "duplicate-content"
     assert warning["evidence"] == first.json()["id"] and first.json()["id"] in warning["message"]
-    assert again.json()["duplicate_of"] == [{"evidence": first.json()["id"], "level": "container = media"}]
+    assert again.json()["duplicate_of"] == [
+        {"evidence": first.json()["id"], "level": "container = media"}
+    ]
 
 
 def test_a_derived_item_names_its_parent_on_both_histories(

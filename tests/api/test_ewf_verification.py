@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,9 @@ from tests.conftest import Actor
 from tests.images.ewfimages import acquire, change_stored_md5, flip_byte_in_chunk
 
 
-def segmented_item(client: TestClient, actor: Actor, case: str, tmp: Path) -> tuple[dict[str, Any], Any]:
+def segmented_item(
+    client: TestClient, actor: Actor, case: str, tmp: Path
+) -> tuple[dict[str, Any], Any]:
     img = acquire(tmp, segment_size="1MiB", compression="deflate:best", size=8 * 1024 * 1024)
     assert len(img.segments) >= 3
     sid = open_session(client, actor, case, declared_digests={"md5": img.md5})

@@ -101,21 +101,37 @@ def ewfacquire(
         args += ["-S", segment_size]
     subprocess.run([*args, str(raw)], check=True, capture_output=True)
     found = sorted(
-        p for p in target.parent.iterdir() if re.fullmatch(re.escape(target.name) + r"\.[Ee]\w\w", p.name)
+        p
+        for p in target.parent.iterdir()
+        if re.fullmatch(re.escape(target.name) + r"\.[Ee]\w\w", p.name)
     )
     assert found, f"ewfacquire wrote no segment next to {target}"
     return found
 
 
 def acquire(
-    tmp: Path, *, segment_size: str | None = None, compression: str = "none", fmt: str = "encase6",
-    size: int = 3 * MiB, name: str = "img",
+    tmp: Path,
+    *,
+    segment_size: str | None = None,
+    compression: str = "none",
+    fmt: str = "encase6",
+    size: int = 3 * MiB,
+    name: str = "img",
 ) -> Acquired:
     tmp.mkdir(parents=True, exist_ok=True)
     raw = make_raw(tmp / f"{name}.raw", size)
-    segments = ewfacquire(raw, tmp / name, segment_size=segment_size, compression=compression, fmt=fmt)
+    segments = ewfacquire(
+        raw, tmp / name, segment_size=segment_size, compression=compression, fmt=fmt
+    )
     d = digests_of(raw)
-    return Acquired(raw=raw, segments=segments, md5=d["md5"], sha1=d["sha1"], sha256=d["sha256"], blake3=d["blake3"])
+    return Acquired(
+        raw=raw,
+        segments=segments,
+        md5=d["md5"],
+        sha1=d["sha1"],
+        sha256=d["sha256"],
+        blake3=d["blake3"],
+    )
 
 
 def ewfverify(first: Path) -> tuple[bool, str]:
@@ -145,7 +161,7 @@ def sections(data: bytes) -> list[tuple[str, int, int]]:
 def flip_byte_in_chunk(segment: Path) -> None:
     """Flip one byte inside the compressed chunk data (the 'sectors' section)."""
     data = bytearray(segment.read_bytes())
-    kind, offset, size = next(s for s in sections(bytes(data)) if s[0] == "sectors")
+    _kind, offset, size = next(s for s in sections(bytes(data)) if s[0] == "sectors")
     data[offset + 76 + size // 3] ^= 0x5A
     segment.write_bytes(bytes(data))
 
