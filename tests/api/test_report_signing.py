@@ -144,7 +144,9 @@ def _intake_directly(ctx: AppContext, technician: Actor, case: str, **meta: obje
         ),
     )
     stored = intake_service.store_content(ctx, prepared, io.BytesIO(os.urandom(2048)))
-    committed = intake_service.commit_intake(ctx, prepared, stored, filename=None, content_type=None)
+    committed = intake_service.commit_intake(
+        ctx, prepared, stored, filename=None, content_type=None
+    )
     return committed.evidence_id
 
 
