@@ -19,6 +19,7 @@ PROBLEM_BASE = "urn:evidence-custody:problem:"
 STATUS: list[tuple[type[errors.CustodyError], int]] = [
     (errors.UploadTooLarge, 413),
     (errors.DigestMismatch, 422),
+    (errors.ImageError, 422),
     (errors.FileNameTooLong, 422),
     (errors.InvalidDigest, 422),
     (errors.UploadAborted, 400),
@@ -30,6 +31,7 @@ STATUS: list[tuple[type[errors.CustodyError], int]] = [
     (errors.VerificationError, 422),
     (errors.StorageFull, 507),
     (errors.DatabaseUnavailable, 503),
+    (errors.ImageSupportMissing, 503),
     (errors.InternalError, 500),
     (errors.StorageUnavailable, 503),
     (errors.StorageMisconfigured, 503),

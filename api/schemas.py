@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -52,6 +52,15 @@ class CasePublic(BaseModel):
     evidence_count: int = 0
 
 
+class DerivedFrom(BaseModel):
+    """Where a derived item came from: the parent item and the path inside it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    evidence: str = Field(min_length=36, max_length=36, description="The parent item's id")
+    path: Description = Field(description="Its path inside the parent, e.g. /Users/a/b.docx")
+
+
 class IntakeMetadata(BaseModel):
     """The ``metadata`` JSON of an intake."""
 
@@ -79,6 +88,22 @@ class IntakeMetadata(BaseModel):
         default_factory=list,
         max_length=8,
         description="Extra algorithms to compute (md5, sha1, sm3)",
+    )
+    format: Literal["ewf", "raw", "file"] | None = Field(
+        default=None,
+        description="What the content is. Default: detected by signature (an EWF segment file "
+        "is an image; several parts without one are a split raw image). `file` takes an "
+        "image in as opaque bytes (a damaged E01, say), recorded as such",
+    )
+    declared_container_digests: dict[str, str] = Field(
+        default_factory=dict,
+        description="For an image: digests of the file(s) themselves, joined in order "
+        "(`declared_digests` of an image describe its media, as imagers print them)",
+    )
+    parent: DerivedFrom | None = Field(
+        default=None,
+        description="The item this one was extracted from, and its path inside it "
+        "(e.g. a file Autopsy exported from an E01)",
     )
 
     @field_validator("filename")
@@ -113,6 +138,33 @@ class EvidenceStatePublic(BaseModel):
     retention_until: str | None = None
 
 
+class PartPublic(BaseModel):
+    index: int = Field(description="1-based: part N is segment N (E0N, .00N)")
+    name: str
+    size: int
+    digests: dict[str, str]
+    object_key: str
+    object_version: str | None
+
+
+class ImagePublic(BaseModel):
+    format: str
+    size: int = Field(description="Media size in bytes")
+    digests: dict[str, str] = Field(
+        description="Digests of the media (what md5sum of the raw disk gives), recomputed at intake"
+    )
+    stored_digests: dict[str, str] = Field(
+        description="The hashes the imager stored in the image (EWF), checked at intake"
+    )
+    metadata: dict[str, Any] = Field(description="The imager's header values (ewf-header/1)")
+
+
+class IntakeWarning(BaseModel):
+    code: str
+    message: str
+    evidence: str | None = None
+
+
 class EvidencePublic(BaseModel):
     id: str
     case: str
@@ -141,6 +193,21 @@ class EvidencePublic(BaseModel):
         "are the ledger's); empty when they agree",
     )
     state: EvidenceStatePublic
+    format: str = Field(default="file", description="file, ewf or raw")
+    parts: list[PartPublic] = Field(
+        default_factory=list, description="The stored files of an image, in segment order"
+    )
+    image: ImagePublic | None = None
+    derived_from: dict[str, str] | None = Field(
+        default=None, description="The parent item and the path inside it"
+    )
+    duplicate_of: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="Items of the case with the same content when this one was taken in",
+    )
+    warnings: list[IntakeWarning] = Field(
+        default_factory=list, description="What the intake answer draws attention to"
+    )
 
 
 class LedgerEntryPublic(BaseModel):

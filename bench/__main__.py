@@ -10,7 +10,13 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ("bench.bench_digests", "bench.bench_intake", "bench.bench_s3", "bench.bench_ledger")
+BENCHES = (
+    "bench.bench_digests",
+    "bench.bench_intake",
+    "bench.bench_s3",
+    "bench.bench_ledger",
+    "bench.bench_ewf",
+)
 
 
 def main() -> int:

@@ -74,10 +74,16 @@ class ApiClient:
         return self._send("DELETE", path, **kwargs)
 
     def upload(
-        self, path: str, body: Iterable[bytes], *, params: dict[str, str], size: int
+        self,
+        path: str,
+        body: Iterable[bytes],
+        *,
+        params: dict[str, str],
+        size: int,
+        method: str = "POST",
     ) -> httpx.Response:
         return self._send(
-            "POST",
+            method,
             path,
             params=params,
             content=body,

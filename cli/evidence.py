@@ -24,6 +24,7 @@ from cli.output import JsonOpt, emit_json, err, out
 from cli.preflight import case_path, check_intake
 from custody.digests import CHUNK_SIZE, MultiHasher, normalize_declared, parse_algorithms
 from custody.errors import InputError, VerificationError
+from custody.images.segments import is_first_segment_name, siblings
 from custody.verdicts import ExitCode
 
 evidence_app = typer.Typer(help="Evidence items.", no_args_is_help=True)
@@ -83,6 +84,58 @@ def intake_one(
     return evidence
 
 
+def image_set(path: Path) -> list[Path]:
+    """The segments of the acquisition ``path`` starts (img.E01, disk.001), in order; just
+    ``[path]`` when it starts none or has no siblings. A gap in the set is refused."""
+    if not is_first_segment_name(path.name):
+        return [path]
+    names = [p.name for p in path.parent.iterdir() if p.is_file()]
+    return [path.parent / name for name in siblings(path.name, names)]
+
+
+def intake_set(
+    api: ApiClient,
+    parts: list[Path],
+    metadata: dict[str, Any],
+    algorithms: tuple[str, ...],
+    progress: Progress,
+) -> dict[str, Any]:
+    """One acquisition in several files: a multi-part session, each part checked as it goes."""
+    opened = api.post("/api/v1/intake-sessions", json=metadata).json()
+    path = f"/api/v1/intake-sessions/{opened['id']}"
+    differences: list[dict[str, Any]] = []
+    local_parts = []
+    for index, part in enumerate(parts, start=1):
+        size = part.stat().st_size
+        task = progress.add_task(part.name, total=size)
+        with MultiHasher(algorithms) as hasher:
+            answer = api.upload(
+                f"{path}/parts/{index}",
+                _hashing_body(part, hasher, progress, task),
+                params={"name": part.name},
+                size=size,
+                method="PUT",
+            ).json()
+            local = hasher.hexdigests()
+        progress.remove_task(task)
+        local_parts.append(local)
+        differences.extend(
+            {"algorithm": f"{part.name} {a}", "local": v, "server": answer["digests"].get(a)}
+            for a, v in local.items()
+            if answer["digests"].get(a) != v
+        )
+    if differences:
+        api.delete(path)
+        raise VerificationError(
+            "a part arrived with other digests than it has here: "
+            + "; ".join(f"{d['algorithm']} local {d['local']}" for d in differences)
+        )
+    evidence: dict[str, Any] = api.post(f"{path}/complete").json()
+    evidence["local_digests"] = {"parts": local_parts}
+    evidence["differences"] = []
+    return evidence
+
+
 def prehash_blake3(path: Path) -> str:
     """BLAKE3 of a file using every core (memory-mapped); fast enough to read twice."""
     hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
@@ -132,7 +185,8 @@ def intake(
     """
     declared_raw = {"sha256": sha256, "md5": md5, "sha1": sha1, "sm3": sm3, "blake3": blake3_hex}
     declared = {a: normalize_declared(a, v) for a, v in declared_raw.items() if v}
-    if declared and len(files) > 1:
+    segments = {p.resolve() for f in files for p in image_set(f)[1:]}
+    if declared and len([f for f in files if f.resolve() not in segments]) > 1:
         raise InputError("declared digests apply to one file; intake files one by one")
     try:
         media_obj = json.loads(media) if media else {}
@@ -143,7 +197,12 @@ def intake(
     failed = False
     with ApiClient() as api, progress_bar(json_output) as progress:
         check_intake(api, case)
+        taken: set[Path] = set()
         for path in files:
+            if path.resolve() in taken:
+                continue  # a segment of a set given before
+            parts = image_set(path)
+            taken.update(p.resolve() for p in parts)
             declared_here = dict(declared)
             if prehash and "blake3" not in declared_here:
                 declared_here["blake3"] = prehash_blake3(path)
@@ -156,7 +215,16 @@ def intake(
                 "declared_digests": declared_here,
                 "algorithms": [a for a in chosen if a not in ("blake3", "sha256")],
             }
-            evidence = intake_one(api, path, metadata, chosen, progress)
+            if len(parts) > 1:
+                err.print(
+                    f"{path.name}: taking in its {len(parts)} segments "
+                    f"({', '.join(p.name for p in parts)}) as one item",
+                    markup=False,
+                )
+                metadata.pop("filename")
+                evidence = intake_set(api, parts, metadata, chosen, progress)
+            else:
+                evidence = intake_one(api, path, metadata, chosen, progress)
             results.append(evidence)
             failed = failed or bool(evidence["differences"])
     if json_output:
@@ -165,6 +233,14 @@ def intake(
         for ev in results:
             status = "[red]MISMATCH[/red]" if ev["differences"] else "[green]OK[/green]"
             out.print(f"{status} {ev['id']}  {ev['original_filename']}  {ev['size']} bytes")
+            if ev.get("format", "file") != "file":
+                out.print(f"  format {ev['format']}, {len(ev['parts'])} part(s)", markup=False)
+                for algo, value in sorted(ev["image"]["digests"].items()):
+                    out.print(f"  media {algo.upper():7} {value}", markup=False)
+                for algo, value in sorted(ev["image"]["stored_digests"].items()):
+                    out.print(f"  imager's {algo.upper():7} {value} (matches)", markup=False)
+            for w in ev.get("warnings", []):
+                out.print(f"  [yellow]WARNING:[/yellow] {w['message']}")
             for algo, value in sorted(ev["digests"].items()):
                 out.print(f"  {algo.upper():7} {value}")
             for d in ev["differences"]:

@@ -109,6 +109,34 @@ class DigestMismatch(InputError):
     title = "Declared digest does not match the content"
 
 
+class StoredDigestMismatch(DigestMismatch):
+    """The media no longer hashes to what the imager stored in the image (E01 hash section)."""
+
+    code = "stored-digest-mismatch"
+    title = "The image's stored hash does not match its media"
+
+
+class ImageError(InputError):
+    """A forensic image (EWF, split raw) is malformed or incomplete; nothing was recorded."""
+
+    code = "image-invalid"
+    title = "Invalid forensic image"
+
+
+class SegmentMissing(ImageError):
+    """A segment of a multi-part image (E02, .003, …) is not there."""
+
+    code = "segment-missing"
+    title = "Image segment missing"
+
+
+class SegmentOutOfOrder(ImageError):
+    """A part holds another segment than its place in the set says (swapped or renamed)."""
+
+    code = "segment-out-of-order"
+    title = "Image segment out of order"
+
+
 class NotFound(CustodyError):
     code = "not-found"
     title = "Not found"
@@ -146,6 +174,25 @@ class InvalidState(Conflict):
 
     code = "invalid-state"
     title = "Action not possible in the current state"
+
+
+class UnknownIntakeSession(NotFound):
+    code = "unknown-intake-session"
+    title = "Unknown intake session"
+
+
+class IntakeSessionClosed(InvalidState):
+    """The multi-part intake was completed or abandoned; it takes no more parts."""
+
+    code = "intake-session-closed"
+    title = "Intake session closed"
+
+
+class PartConflict(Conflict):
+    """A part number already holds other content; a part, once stored, is never replaced."""
+
+    code = "part-conflict"
+    title = "Part already holds other content"
 
 
 # --- who may do what ------------------------------------------------------------------
@@ -255,6 +302,13 @@ class ServerUnavailable(ServerError):
 
 
 # --- infrastructure -------------------------------------------------------------------
+
+
+class ImageSupportMissing(ServerError):
+    """Reading EWF media needs libewf's Python bindings, which this install lacks."""
+
+    code = "ewf-unavailable"
+    title = "EWF support not installed"
 
 
 class DatabaseUnavailable(CustodyError):

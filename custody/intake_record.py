@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from custody.errors import LedgerIntegrityError
+from custody.images.detect import ImageFormat
+from custody.images.record import ImageRecord, PartRecord
 from custody.ledger import Action
 
 # The INTAKE entry's detail fields, in the order they are shown.
@@ -30,6 +32,13 @@ INTAKE_DETAIL_FIELDS = (
     "storage",
     "retention_mode",
     "retention_until",
+    # forensic images (issue 14): absent for an opaque file taken in before them
+    "format",
+    "parts",
+    "image",
+    "declared_container_digests",
+    "derived_from",
+    "duplicate_of",
 )
 
 
@@ -56,6 +65,27 @@ class IntakeRecord:
     storage: str
     retention_mode: str | None
     retention_until: str | None
+    format: ImageFormat = ImageFormat.FILE
+    parts: tuple[PartRecord, ...] = ()
+    image: ImageRecord | None = None
+    declared_container_digests: Mapping[str, str] = field(default_factory=dict)
+    derived_from: Mapping[str, str] | None = None  # {"evidence": parent id, "path": …}
+    duplicate_of: tuple[Mapping[str, str], ...] = ()  # [{"evidence", "level"}, …]
+
+    def stored_parts(self) -> tuple[PartRecord, ...]:
+        """Every stored object of the item, in order; an opaque file is its one part."""
+        if self.parts:
+            return self.parts
+        return (
+            PartRecord(
+                index=1,
+                name=self.filename,
+                size=self.size,
+                digests=self.digests,
+                object_key=self.object_key,
+                object_version=self.object_version,
+            ),
+        )
 
     def facts(self) -> dict[str, Any]:
         """The facts a table row must agree with, keyed as the INTAKE entry names them."""
@@ -111,6 +141,22 @@ def intake_record(entry: Mapping[str, Any]) -> IntakeRecord:
     if isinstance(size, bool) or not isinstance(size, int):
         raise LedgerIntegrityError(f"INTAKE entry {seq} records no size", seq=seq)
     media = details.get("media")
+    fmt_text = details.get("format", ImageFormat.FILE)
+    try:
+        fmt = ImageFormat(str(fmt_text))
+    except ValueError as e:
+        raise LedgerIntegrityError(
+            f"INTAKE entry {seq} records an unknown format {fmt_text!r}", seq=seq
+        ) from e
+    raw_parts = details.get("parts") or []
+    if not isinstance(raw_parts, list):
+        raise LedgerIntegrityError(f"INTAKE entry {seq}: parts is not a list", seq=seq)
+    parts = tuple(PartRecord.from_json(p, seq=seq) for p in raw_parts)
+    if [p.index for p in parts] != list(range(1, len(parts) + 1)):
+        raise LedgerIntegrityError(f"INTAKE entry {seq}: parts are not numbered 1…n", seq=seq)
+    image = details.get("image")
+    derived = details.get("derived_from")
+    duplicates = details.get("duplicate_of") or []
     return IntakeRecord(
         seq=seq,
         evidence_id=str(entry.get("evidence")),
@@ -131,6 +177,14 @@ def intake_record(entry: Mapping[str, Any]) -> IntakeRecord:
         storage=_text(details, "storage"),
         retention_mode=_opt_text(details, "retention_mode"),
         retention_until=_opt_text(details, "retention_until"),
+        format=fmt,
+        parts=parts,
+        image=ImageRecord.from_json(image, seq=seq) if image is not None else None,
+        declared_container_digests=_digest_map(details.get("declared_container_digests")),
+        derived_from=_digest_map(derived) if isinstance(derived, Mapping) else None,
+        duplicate_of=tuple(
+            _digest_map(d) for d in duplicates if isinstance(duplicates, list) and d
+        ),
     )
 
 

@@ -203,3 +203,40 @@ class WebSession(SQLModel, table=True):
     token_id: str = Field(foreign_key="api_tokens.id", index=True, max_length=32)
     created_at: datetime = Field(sa_type=TS)
     expires_at: datetime = Field(sa_type=TS)
+
+
+class IntakeSession(SQLModel, table=True):
+    """A multi-part intake (issue 14): parts arrive one by one, the item is made at completion.
+
+    Not a record: what counts is on the ledger (the INTAKE entry made at completion, or the
+    refusal). The session only says which parts are stored so far, so an upload can resume.
+    """
+
+    __tablename__ = "intake_sessions"
+
+    id: str = Field(primary_key=True, max_length=36)
+    case_number: str = Field(foreign_key="cases.number", index=True, max_length=128)
+    account_name: str = Field(foreign_key="accounts.name", index=True, max_length=128)
+    metadata_json: str = Field(sa_column=Column(Text, nullable=False))  # the IntakeMetadata
+    state: str = Field(max_length=16)  # open, completed, abandoned, refused
+    created_at: datetime = Field(sa_type=TS)
+    closed_at: datetime | None = Field(default=None, sa_type=TS)
+    evidence_id: str | None = Field(default=None, max_length=36)
+
+
+class IntakeSessionPart(SQLModel, table=True):
+    """One stored part of an open intake session: where it is and what it hashed to."""
+
+    __tablename__ = "intake_session_parts"
+
+    session_id: str = Field(foreign_key="intake_sessions.id", primary_key=True, max_length=36)
+    idx: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    size: int = Field(sa_type=BigInteger)
+    digests: str = Field(sa_column=Column(Text, nullable=False))  # JSON {"blake3": …}
+    object_key: str = Field(max_length=255)
+    object_version: str | None = Field(default=None, max_length=255)
+    created: bool  # this upload stored new bytes (else identical content was there)
+    head: str = Field(max_length=64)  # hex of the first 32 bytes: the EWF file header
+    tail: str = Field(max_length=152)  # hex of the last 76 bytes: the closing section
+    received_at: datetime = Field(sa_type=TS)

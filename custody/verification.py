@@ -45,15 +45,6 @@ class StoredEntry:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ContentReading:
-    """What re-reading the pinned object gave, or why it could not be read."""
-
-    size: int | None
-    digests: Mapping[str, str] = field(default_factory=dict)
-    problem: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
 class StoredLock:
     """The store's lock on the pinned version, as reported now."""
 
@@ -63,6 +54,44 @@ class StoredLock:
     version_id: str | None
     latest_version_id: str | None
     versions: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PartContent:
+    """One stored part of an image re-read now (the container level)."""
+
+    index: int
+    size: int | None
+    digests: Mapping[str, str] = field(default_factory=dict)
+    problem: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MediaContent:
+    """An image's media re-read now, with what the imager's stored hash reads now."""
+
+    size: int | None
+    digests: Mapping[str, str] = field(default_factory=dict)
+    stored_digests: Mapping[str, str] = field(default_factory=dict)
+    problem: str | None = None
+    unavailable: bool = False  # libewf is not installed where this ran
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContentReading:
+    """What re-reading the pinned object gave, or why it could not be read.
+
+    For an image, ``digests`` are those of its parts joined, ``parts`` each part's and
+    ``media`` the media's.
+    """
+
+    size: int | None
+    digests: Mapping[str, str] = field(default_factory=dict)
+    problem: str | None = None
+    parts: Sequence[PartContent] = ()
+    media: MediaContent | None = None
+    order_problem: str | None = None  # the stored segments are not the set, in order
+    part_locks: Sequence[tuple[int, StoredLock | None]] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -233,6 +262,64 @@ def lock_check(
     )
 
 
+def image_findings(record: IntakeRecord, content: ContentReading) -> list[str]:
+    """Both levels of an image: each part against its recorded digests (container), and
+    the media against ``image.digests`` and the imager's stored hash (media)."""
+    findings: list[str] = []
+    by_index = {p.index: p for p in content.parts}
+    where = f"INTAKE entry {record.seq}"
+    for part in record.parts:
+        now = by_index.get(part.index)
+        if now is None:
+            continue
+        if now.problem is not None:
+            findings.append(f"container: {part.label}: {now.problem}")
+            continue
+        for algorithm, value in sorted(part.digests.items()):
+            got = now.digests.get(algorithm)
+            if got is not None and got != value:
+                findings.append(
+                    f"container: {part.label}: {algorithm} is now {got}, recorded {value} in "
+                    f"{where}: the stored segment changed"
+                )
+        if now.size is not None and now.size != part.size:
+            findings.append(
+                f"container: {part.label}: size is now {now.size} bytes, recorded {part.size}"
+            )
+    if content.order_problem is not None:
+        findings.append(content.order_problem)
+    image, media = record.image, content.media
+    if image is None or media is None:
+        return findings
+    if media.problem is not None:
+        if not media.unavailable:
+            findings.append(f"media: {media.problem.removeprefix('media: ')}")
+        return findings
+    for algorithm, value in sorted(image.digests.items()):
+        got = media.digests.get(algorithm)
+        if got is not None and got != value:
+            findings.append(
+                f"media: {algorithm} of the media is now {got}, recorded {value} in {where} "
+                "(image.digests): the image no longer holds the media acquired"
+            )
+    if media.size is not None and media.size != image.size:
+        findings.append(f"media: size is now {media.size} bytes, recorded {image.size}")
+    last = record.parts[-1].label if record.parts else "the image"
+    for algorithm, value in sorted(image.stored_digests.items()):
+        got = media.stored_digests.get(algorithm)
+        if got != value:
+            findings.append(
+                f"media: the imager's stored {algorithm} (in {last}) now reads "
+                f"{got or '(none)'}, recorded {value} in {where}: the stored hash was changed"
+            )
+        elif media.digests.get(algorithm) not in (None, value):
+            findings.append(
+                f"media: the imager's stored {algorithm} {value} (in {last}) does not match the "
+                f"media now read ({media.digests.get(algorithm)})"
+            )
+    return findings
+
+
 def decide_verification(
     *,
     requester: Requester,
@@ -273,10 +360,15 @@ def decide_verification(
             f"content: size is now {content.size} bytes, recorded {record.size} in INTAKE "
             f"entry {record.seq}"
         )
+    findings.extend(image_findings(record, content))
     until_text = state.retention_until or record.retention_until
     until = parse_rfc3339(until_text) if until_text else requester.time
     storage = lock_check(record, lock, hold=state.legal_hold, until=until)
     findings.extend(f"storage: {f}" for f in storage.findings)
+    labels = {p.index: p.label for p in record.parts}
+    for index, part_lock in content.part_locks:
+        part_check = lock_check(record, part_lock, hold=state.legal_hold, until=until)
+        findings.extend(f"storage: {labels.get(index, index)}: {f}" for f in part_check.findings)
     findings.extend(f"ledger: {f}" for f in proven.findings)
     findings.extend(table_disagreements(record, table_row))
     ledger = LedgerCheck(

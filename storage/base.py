@@ -100,6 +100,13 @@ class ObjectStore(Protocol):
     def open(self, key: str, version_id: str | None) -> Iterator[bytes]:
         """Yield the pinned version's bytes in chunks; ObjectMissing if it has gone."""
 
+    def read_range(self, key: str, version_id: str | None, offset: int, length: int) -> bytes:
+        """Up to ``length`` bytes of the pinned version from ``offset`` (random access, for
+        libewf reading an image's media); ObjectMissing if it has gone."""
+
+    def local_path(self, key: str, version_id: str | None) -> str | None:
+        """A file path a native reader may open read-only, where the store has one; else None."""
+
     def stat(self, key: str, version_id: str | None) -> ObjectInfo:
         """Report size, lock state and whether newer versions exist; ObjectMissing if gone."""
 

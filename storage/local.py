@@ -241,6 +241,23 @@ class LocalWormStore:
 
         return chunks()
 
+    def read_range(self, key: str, version_id: str | None, offset: int, length: int) -> bytes:
+        path = self._path(key)
+        try:
+            with path.open("rb") as f:
+                f.seek(offset)
+                return f.read(length)
+        except FileNotFoundError as e:
+            raise ObjectMissing(f"stored object {key} is missing from the local store") from e
+        except OSError as e:
+            raise self._translate(e, f"read {key}") from e
+
+    def local_path(self, key: str, version_id: str | None) -> str | None:
+        path = self._path(key)
+        if not path.is_file():
+            raise ObjectMissing(f"stored object {key} is missing from the local store")
+        return str(path)
+
     def stat(self, key: str, version_id: str | None) -> ObjectInfo:
         path = self._path(key)
         try:

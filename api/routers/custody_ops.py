@@ -27,6 +27,7 @@ from api.services.evidence_view import (
     record_touch,
     retained_until,
 )
+from api.services.images import parts_of_others
 from custody import ledger_store, policy, transitions
 from custody.db import aware
 from custody.errors import InvalidState, ObjectMissing, StorageError, UnknownAccount
@@ -162,7 +163,11 @@ def legal_hold(
     ev, _ = authorized_evidence(session, account, policy.Action.EVIDENCE_LEGAL_HOLD, evidence_id)
     transitions.change_legal_hold(locked_state(session, ev.id), ev.id)
     record = intake_of(session, ev.id)
-    lock = ctx.store.set_legal_hold(record.object_key, record.object_version, body.on)
+    # every stored part of an image is held, the first answers for all (issue 14)
+    lock = next(
+        ctx.store.set_legal_hold(p.object_key, p.object_version, body.on)
+        for p in record.stored_parts()
+    )
     record_touch(
         session,
         account,
@@ -194,7 +199,10 @@ def extend_retention(
     record = intake_of(session, ev.id)
     current = retained_until(record, state)
     transitions.extend_retention(state, ev.id, current=current, until=until)
-    lock = ctx.store.set_retention(record.object_key, record.object_version, until)
+    lock = next(
+        ctx.store.set_retention(p.object_key, p.object_version, until)
+        for p in record.stored_parts()
+    )
     record_touch(
         session,
         account,
@@ -311,9 +319,13 @@ def remove_content(ctx: ContextDep, session: SessionDep, account: Account, ev: E
     ]
     session.commit()
     already_absent = False
+    shared = parts_of_others(session, ev.id)
+    session.commit()
     try:
         if not others:
-            ctx.store.delete(record.object_key, record.object_version)
+            for p in record.stored_parts():
+                if (p.object_key, p.object_version) not in shared:
+                    ctx.store.delete(p.object_key, p.object_version)
     except ObjectMissing:
         already_absent = True  # a retry after a deletion whose answer was lost
     except StorageError as e:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import uuid
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from api.schemas import (
     CustodyHistoryPublic,
     EvidencePublic,
     InclusionProofPublic,
+    IntakeWarning,
 )
 from api.services import intake as intake_service
 from api.services.checkpoints import sign_checkpoint
@@ -129,8 +131,9 @@ async def intake(
                 intake_service.record_refusal, ctx, prepared, reason=e.message, code=e.code
             )
             raise
+        edges = intake_service.EdgeCapture(cast(BinaryIO, reader))
         stored = await anyio.to_thread.run_sync(
-            intake_service.store_content, ctx, prepared, cast(BinaryIO, reader)
+            intake_service.store_content, ctx, prepared, cast(BinaryIO, edges)
         )
         await anyio.to_thread.run_sync(reader.finish)
         filename, file_type = reader.filename, reader.content_type
@@ -145,27 +148,33 @@ async def intake(
                 intake_service.record_refusal, ctx, prepared, reason=e.message, code=e.code
             )
             raise
-        raw = RawBodyReader(request.stream())
+        edges = intake_service.EdgeCapture(cast(BinaryIO, RawBodyReader(request.stream())))
         stored = await anyio.to_thread.run_sync(
-            intake_service.store_content, ctx, prepared, cast(BinaryIO, raw)
+            intake_service.store_content, ctx, prepared, cast(BinaryIO, edges)
         )
         filename = None
         file_type = content_type or None
-    evidence_id = await run_in_threadpool(
-        intake_service.commit_intake,
-        ctx,
-        prepared,
-        stored,
-        filename=filename,
-        content_type=file_type,
+    committed = await run_in_threadpool(
+        functools.partial(
+            intake_service.commit_intake,
+            ctx,
+            prepared,
+            stored,
+            filename=filename,
+            content_type=file_type,
+            head=edges.head,
+            tail=edges.tail,
+        )
     )
-    response.headers["Location"] = f"/api/v1/evidence/{evidence_id}"
+    response.headers["Location"] = f"/api/v1/evidence/{committed.evidence_id}"
+    return await run_in_threadpool(intake_answer, ctx, committed)
 
-    def _show() -> EvidencePublic:
-        with ctx.session() as session:
-            return evidence_public(session, get_evidence(session, evidence_id))
 
-    return await run_in_threadpool(_show)
+def intake_answer(ctx: ContextDep, committed: intake_service.Committed) -> EvidencePublic:
+    """The recorded item, with the warnings of its intake (e.g. a duplicate in the case)."""
+    with ctx.session() as session:
+        shown = evidence_public(session, get_evidence(session, committed.evidence_id))
+    return shown.model_copy(update={"warnings": [IntakeWarning(**w) for w in committed.warnings]})
 
 
 @router.get(

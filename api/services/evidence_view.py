@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.schemas import EvidencePublic, EvidenceStatePublic
+from api.schemas import EvidencePublic, EvidenceStatePublic, ImagePublic, PartPublic
 from custody.db import aware
 from custody.errors import LedgerIntegrityError
 from custody.intake_record import IntakeRecord, find_intake, table_disagreements
@@ -134,4 +134,9 @@ def evidence_public(session: Session, row: Evidence) -> EvidencePublic:
             last_verification=dict(state.last_verification) if state.last_verification else None,
             retention_until=state.retention_until,
         ),
+        format=str(record.format),
+        parts=[PartPublic(**p.to_json()) for p in record.parts],
+        image=ImagePublic(**record.image.to_json()) if record.image is not None else None,
+        derived_from=dict(record.derived_from) if record.derived_from else None,
+        duplicate_of=[dict(d) for d in record.duplicate_of],
     )

@@ -236,10 +236,23 @@ def registrations(ctx: AppContext) -> dict[ObjectId, list[Registration]]:
 
 
 def referenced(ctx: AppContext) -> set[ObjectId]:
-    """Every object version an evidence record references."""
+    """Every object version an evidence record references (every part of an image too)."""
     with ctx.session() as session:
         rows = session.execute(select(col(Evidence.object_key), col(Evidence.object_version))).all()
-    return {(key, version) for key, version in rows}
+        intakes = (
+            session.execute(
+                select(col(LedgerEntry.canonical)).where(col(LedgerEntry.action) == Action.INTAKE)
+            )
+            .scalars()
+            .all()
+        )
+    used = {(key, version) for key, version in rows}
+    for canonical in intakes:
+        details = json.loads(canonical).get("details") or {}
+        for part in details.get("parts") or []:
+            if isinstance(part, dict):
+                used.add((str(part.get("object_key")), part.get("object_version")))
+    return used
 
 
 def reconcile(ctx: AppContext, older_than: datetime) -> int:

@@ -15,11 +15,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api.context import AppContext
+from api.services import images
 from api.services.checkpoints import sign_checkpoint
 from api.services.evidence_view import evidence_state, intake_of, row_facts
 from custody import ledger_store, merkle
 from custody.digests import MultiHasher
-from custody.errors import ObjectMissing
+from custody.errors import CustodyError, ObjectMissing
+from custody.images.detect import ImageFormat
+from custody.images.segments import PartHead, check_ewf_set
 from custody.intake_record import IntakeRecord
 from custody.ledger import GENESIS_PREV, Action, EntryDraft, utc_now
 from custody.models import Account, Case, Evidence
@@ -27,6 +30,8 @@ from custody.report import VerificationReport, report_bytes, report_hash, sign_r
 from custody.state import EvidenceStatus
 from custody.verification import (
     ContentReading,
+    MediaContent,
+    PartContent,
     Requester,
     StoredEntry,
     StoredLock,
@@ -58,7 +63,10 @@ def _as_bytes(value: object) -> bytes:
 
 
 def read_content(ctx: AppContext, record: IntakeRecord) -> ContentReading:
-    """Recompute the INTAKE entry's algorithms over the version it pinned."""
+    """Recompute the INTAKE entry's algorithms over the version it pinned (every part and
+    the media, for an image)."""
+    if record.image is not None and record.parts:
+        return _read_image(ctx, record)
     try:
         with MultiHasher(list(record.digests)) as hasher:
             for chunk in ctx.store.open(record.object_key, record.object_version):
@@ -68,9 +76,60 @@ def read_content(ctx: AppContext, record: IntakeRecord) -> ContentReading:
         return ContentReading(size=None, problem=e.message)
 
 
+def _read_image(ctx: AppContext, record: IntakeRecord) -> ContentReading:
+    assert record.image is not None
+    algorithms = sorted(set(record.digests) | {a for p in record.parts for a in p.digests})
+    container = images.read_container(ctx, record.parts, algorithms)
+    media_algorithms = sorted(set(record.image.digests) | set(record.image.stored_digests))
+    media = images.read_media(ctx, record.image.format, record.parts, media_algorithms, None)
+    parts = [
+        PartContent(index=r.part.index, size=r.size, digests=r.digests, problem=r.problem)
+        for r in container.parts
+    ]
+    order_problem = None
+    if record.image.format is ImageFormat.EWF and container.complete:
+        try:
+            heads = [images.head_and_tail(ctx, p) for p in record.parts]
+            check_ewf_set(
+                [
+                    PartHead(index=p.index, name=p.name, size=p.size, head=h, tail=t)
+                    for p, (h, t) in zip(record.parts, heads, strict=True)
+                ]
+            )
+        except CustodyError as e:
+            order_problem = e.message
+    if len(record.parts) == 1:
+        only = container.parts[0]
+        size, digests, problem = only.size, only.digests, only.problem
+    else:
+        size, digests = container.joined_size, container.joined
+        problem = None if container.complete else "a part of the image is missing from storage"
+    return ContentReading(
+        size=size,
+        digests=digests,
+        problem=problem,
+        parts=parts,
+        media=MediaContent(
+            size=media.size,
+            digests=media.digests,
+            stored_digests=media.stored_digests,
+            problem=media.problem,
+            unavailable=media.unavailable,
+        ),
+        order_problem=order_problem,
+        part_locks=[
+            (p.index, _lock_of(ctx, p.object_key, p.object_version)) for p in record.parts[1:]
+        ],
+    )
+
+
 def stored_lock(ctx: AppContext, record: IntakeRecord) -> StoredLock | None:
+    return _lock_of(ctx, record.object_key, record.object_version)
+
+
+def _lock_of(ctx: AppContext, key: str, version: str | None) -> StoredLock | None:
     try:
-        info = ctx.store.stat(record.object_key, record.object_version)
+        info = ctx.store.stat(key, version)
     except ObjectMissing:
         return None
     return StoredLock(

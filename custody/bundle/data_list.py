@@ -1,9 +1,11 @@
 """The data list (电子数据清单, 法发〔2016〕22号 Art. 14) as CSV that Excel opens in any locale.
 
-One row per item: number, ids, what it is, its seal number and size, every check value by
-algorithm, the values the imaging tool declared, when and by whom it was taken in (UTC as
-the ledger records it, and Beijing time), and how it is stored. UTF-8 with a BOM, so that
-Excel in a Chinese locale reads it as UTF-8; RFC 4180 quoting; formula-like cells escaped.
+One row per item: number, ids, what it is (its format: file, ewf, raw), its seal number and
+size, every check value by algorithm, the values the imaging tool declared, for an image its
+media digests, the hashes the imager stored in it and its parts in order, when and by
+whom it was taken in (UTC as the ledger records it, and Beijing time), and how it is
+stored. UTF-8 with a BOM, so that Excel in a Chinese locale reads it as UTF-8; RFC 4180
+quoting; formula-like cells escaped.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ HEADER: tuple[str, ...] = (
     "大小(字节)/Size (bytes)",
     *(f"{label} 校验值/{label}" for _, label in DIGEST_COLUMNS),
     "申报校验值(取证工具)/Declared values (imaging tool)",
+    "介质校验值/Media digests (image)",
+    "镜像内存储的校验值/Imager's stored values",
+    "分段文件/Parts",
     "提取时间(UTC)/Intake time (UTC)",
     "提取时间(北京时间)/Intake time (Beijing, UTC+8)",
     "提取人/Technician",
@@ -63,6 +68,9 @@ class DataListRow:
     size: int
     digests: dict[str, str]
     declared: dict[str, str] = field(default_factory=dict)
+    media_digests: dict[str, str] = field(default_factory=dict)
+    stored_digests: dict[str, str] = field(default_factory=dict)
+    parts: str = ""  # "img.E01 sha256=…; img.E02 sha256=…" in segment order
     intake_time: str
     technician: str
     technician_department: str
@@ -121,6 +129,9 @@ def data_list_csv(rows: Sequence[DataListRow]) -> str:
                 str(row.size),
                 *(row.digests.get(algorithm, "") for algorithm, _ in DIGEST_COLUMNS),
                 _cell(_pairs(row.declared)),
+                _cell(_pairs(row.media_digests)),
+                _cell(_pairs(row.stored_digests)),
+                _cell(row.parts),
                 row.intake_time,
                 beijing_time(row.intake_time),
                 _cell(row.technician),
@@ -151,9 +162,18 @@ def parse_data_list_csv(text: str) -> list[DataListRow]:
             )
         item, evidence_id, case, category, file_name, fmt, description, seal, size = cells[:9]
         digest_cells = cells[9 : 9 + len(DIGEST_COLUMNS)]
-        declared, utc, _beijing, technician, department, storage, retained = cells[
-            9 + len(DIGEST_COLUMNS) :
-        ]
+        (
+            declared,
+            media,
+            stored,
+            parts,
+            utc,
+            _beijing,
+            technician,
+            department,
+            storage,
+            retained,
+        ) = cells[9 + len(DIGEST_COLUMNS) :]
         if not item.isdigit() or not size.isdigit():
             raise MalformedMetadata(f"data list line {number}: number and size must be numbers")
         rows.append(
@@ -173,6 +193,9 @@ def parse_data_list_csv(text: str) -> list[DataListRow]:
                     if value
                 },
                 declared=_parse_pairs(_uncell(declared), number),
+                media_digests=_parse_pairs(_uncell(media), number),
+                stored_digests=_parse_pairs(_uncell(stored), number),
+                parts=_uncell(parts),
                 intake_time=utc,
                 technician=_uncell(technician),
                 technician_department=_uncell(department),

@@ -37,6 +37,11 @@ class BundleEvidence:
     report_html: str
     report_pdf: bytes
     content_path: Path | None = None
+    # forensic images (issue 14): the INTAKE entry's format, parts, media and lineage
+    format: str = "file"
+    parts: list[dict[str, Any]] = field(default_factory=list)
+    image: dict[str, Any] | None = None
+    derived_from: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -50,6 +50,10 @@ def _bundle_evidence(
         report_html=item["report_html"],
         report_pdf=base64.b64decode(item["report_pdf"]),
         content_path=content_path,
+        format=ev.get("format", "file"),
+        parts=list(ev.get("parts") or []),
+        image=ev.get("image"),
+        derived_from=ev.get("derived_from"),
     )
 
 

@@ -231,6 +231,13 @@ def _write_items(
                 "report": f"{base}/report.json",
                 "report_hash": hashlib.sha256(ev.report_json).hexdigest(),
                 "content": content_rel,
+                "format": ev.format,
+                "parts": [
+                    {k: p[k] for k in ("index", "name", "size", "digests") if k in p}
+                    for p in ev.parts
+                ],
+                "image": ev.image,
+                "derived_from": ev.derived_from,
             }
         )
         rows.append(
@@ -240,12 +247,20 @@ def _write_items(
                 case=ev.case,
                 category=ev.category,
                 file_name=ev.file_name,
-                format=ev.content_type,
+                format=ev.content_type
+                if ev.format == "file"
+                else f"{ev.format} ({ev.content_type})",
                 description=ev.description,
                 seal_no=ev.seal_no,
                 size=ev.size,
                 digests=dict(ev.digests),
                 declared=dict(ev.declared_digests),
+                media_digests=dict((ev.image or {}).get("digests") or {}),
+                stored_digests=dict((ev.image or {}).get("stored_digests") or {}),
+                parts="; ".join(
+                    f"{p.get('name')} sha256={(p.get('digests') or {}).get('sha256')}"
+                    for p in ev.parts
+                ),
                 intake_time=ev.intake_time,
                 technician=ev.technician,
                 technician_department=ev.technician_department,

@@ -144,7 +144,10 @@ def _intake_directly(ctx: AppContext, technician: Actor, case: str, **meta: obje
         ),
     )
     stored = intake_service.store_content(ctx, prepared, io.BytesIO(os.urandom(2048)))
-    return intake_service.commit_intake(ctx, prepared, stored, filename=None, content_type=None)
+    committed = intake_service.commit_intake(
+        ctx, prepared, stored, filename=None, content_type=None
+    )
+    return committed.evidence_id
 
 
 def test_case_with_huge_descriptions_and_names_exports_with_a_signed_case_report(
