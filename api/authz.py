@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from api.services import secrecy
 from custody import policy
 from custody.db import aware
 from custody.errors import PermissionDenied, UnknownCase, UnknownEvidence
@@ -30,12 +31,9 @@ def principal_of(account: Account) -> policy.Principal:
     )
 
 
-def scope_of(case: Case) -> policy.CaseScope:
-    return policy.CaseScope(
-        number=case.number,
-        department=case.department,
-        classification=policy.parse_level(case.classification),
-    )
+def scope_of(session: Session, case: Case) -> policy.CaseScope:
+    """The case as the ledger records it (department, level), not as its row says."""
+    return secrecy.scope(session, case)[0]
 
 
 def grants_of(session: Session, account: str, case: str | None = None) -> list[policy.Grant]:
@@ -61,7 +59,7 @@ def grants_of(session: Session, account: str, case: str | None = None) -> list[p
 def record_denial(
     session: Session,
     account: Account,
-    action: policy.Action,
+    action: policy.Permission,
     reason: str,
     *,
     case: str | None = None,
@@ -98,7 +96,7 @@ def record_denial(
 def authorize(
     session: Session,
     account: Account,
-    action: policy.Action,
+    action: policy.Permission,
     *,
     case: Case | None = None,
     evidence: str | None = None,
@@ -107,11 +105,14 @@ def authorize(
     """Allow or refuse (and record the refusal); raises PermissionDenied when refused."""
     principal = principal_of(account)
     grants = grants_of(session, account.name, case.number if case else None)
+    scope, borrowings = secrecy.scope(session, case) if case else (None, ())
     decision = policy.decide(
         principal=principal,
         action=action,
-        case=scope_of(case) if case else None,
+        case=scope,
         grants=grants,
+        borrowings=borrowings,
+        evidence=evidence,
         now=utc_now(),
     )
     if not decision.allowed:
@@ -140,7 +141,7 @@ def not_found_message(kind: str, ident: str) -> str:
 def authorized_evidence(
     session: Session,
     account: Account,
-    action: policy.Action,
+    action: policy.Permission,
     evidence_id: str,
     *,
     purpose: str | None = None,
@@ -168,7 +169,7 @@ def visible_case(session: Session, number: str) -> Case:
     return case
 
 
-def require_purpose(action: policy.Action, purpose: str | None) -> str | None:
+def require_purpose(action: policy.Permission, purpose: str | None) -> str | None:
     if policy.purpose_required(action) and not (purpose and purpose.strip()):
         from custody.errors import InputError
 

@@ -79,7 +79,7 @@ class Guard:
     handler once the case is known (``api.authz.authorize``), so the guard only names them.
     """
 
-    def __init__(self, action: policy.Action) -> None:
+    def __init__(self, action: policy.Permission) -> None:
         self.action = action
 
     def __call__(self, ctx: ContextDep, account: AccountDep) -> Account:
@@ -89,5 +89,5 @@ class Guard:
         return account
 
 
-def guard(action: policy.Action) -> Any:
+def guard(action: policy.Permission) -> Any:
     return Depends(Guard(action))

@@ -40,6 +40,28 @@ class CaseCreate(BaseModel):
     department: Department | None = Field(
         default=None, description="Owning department; defaults to the creator's department"
     )
+    secrecy_period: Word | None = Field(
+        default=None,
+        description="保密期限 of a classified case: years (10, 10年) or an end date (2030-06-30)",
+    )
+    secrecy_basis: OptionalReason | None = Field(
+        default=None, description="定密依据: the rule the classification rests on"
+    )
+
+
+class SecrecyPublic(BaseModel):
+    """The classification as the ledger records it (not the table), with its mark."""
+
+    level: str
+    mark: str | None = Field(description="「密级★期限」, e.g. 机密★10年; null when unclassified")
+    period: dict[str, Any] | None
+    basis: str
+    proposer: str
+    approver: str | None = Field(description="null while the decision awaits its leader")
+    since: datetime
+    ends_at: datetime | None
+    review_due: bool = Field(description="the period is over: review it (never automatic)")
+    pending_proposal: dict[str, Any] | None
 
 
 class CasePublic(BaseModel):
@@ -50,6 +72,48 @@ class CasePublic(BaseModel):
     created_at: datetime
     created_by: str
     evidence_count: int = 0
+    secrecy: SecrecyPublic | None = None
+
+
+class ClassificationProposal(BaseModel):
+    """升密, 降密 or 解密 (or a new 定密): a proposal that a leader approves."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    level: Word
+    period: Word | None = Field(default=None, description="years or an end date; none to 解密")
+    basis: OptionalReason = ""
+    reason: Reason
+
+
+class BorrowingCreate(BaseModel):
+    """A borrowing slip (借阅单)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[str] | None = Field(default=None, max_length=1000, description="null: all items")
+    permissions: list[Word] = Field(min_length=1, max_length=3)
+    purpose: Reason
+    starts_at: Moment | None = Field(default=None, description="default: now")
+    ends_at: Moment
+
+
+class DestructionCreate(BaseModel):
+    """A destruction list (销毁清册): the items, the place, the supervising witness."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[str] = Field(min_length=1, max_length=1000)
+    reason: Reason
+    place: DisplayName
+    witness: AccountName
+
+
+class WitnessBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    place: DisplayName
+    statement: Reason
 
 
 class DerivedFrom(BaseModel):

@@ -37,7 +37,7 @@ def check_intake(api: ApiClient, case: str) -> dict[str, Any]:
             clearance=policy.parse_level(me["clearance"]),
             active=me["active"],
         ),
-        action=policy.Action.EVIDENCE_INTAKE,
+        action=policy.Permission.EVIDENCE_INTAKE,
         case=policy.CaseScope(
             number=found["number"],
             department=found["department"],

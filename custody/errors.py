@@ -176,6 +176,20 @@ class InvalidState(Conflict):
     title = "Action not possible in the current state"
 
 
+class UnknownProcedureRecord(NotFound):
+    """A borrowing, classification proposal, destruction list or copy number not on record."""
+
+    code = "unknown-procedure-record"
+    title = "No such borrowing, proposal, destruction list or copy"
+
+
+class CopyNumberTaken(Conflict):
+    """A numbered copy (第 N 份) was taken by a concurrent copy; the request can be repeated."""
+
+    code = "copy-number-taken"
+    title = "Copy number taken"
+
+
 class UnknownIntakeSession(NotFound):
     code = "unknown-intake-session"
     title = "Unknown intake session"

@@ -59,6 +59,7 @@ class Action(StrEnum):
     DISPOSAL_APPROVED = "evidence.disposal_approved"
     DISPOSAL_FAILED = "evidence.disposal_failed"  # approved, but the content could not be removed
     DISPOSED = "evidence.disposed"
+    DISPOSAL_WITHDRAWN = "evidence.disposal_withdrawn"  # its destruction list was rejected
     ACCESS_DENIED = "access.denied"
     OBJECT_UNREFERENCED = "object.unreferenced"  # stored content no evidence record references
     ACCOUNT_CREATED = "account.created"
@@ -69,6 +70,19 @@ class Action(StrEnum):
     GRANT_CREATED = "grant.created"
     GRANT_REVOKED = "grant.revoked"
     KEY_ROTATED = "ledger.key_rotated"  # signed by the old key, naming the new one
+    # classified-material procedures (custody.secrecy folds them into the case's state)
+    CLASSIFICATION_PROPOSED = "classification.proposed"  # 定密/升密/降密/解密 proposed
+    CLASSIFICATION_APPROVED = "classification.approved"
+    CLASSIFICATION_REJECTED = "classification.rejected"
+    BORROWING_REQUESTED = "borrowing.requested"  # 借阅单
+    BORROWING_APPROVED = "borrowing.approved"
+    BORROWING_REJECTED = "borrowing.rejected"
+    BORROWING_RETURNED = "borrowing.returned"
+    COPY_DESTROYED = "copy.destroyed"  # a numbered copy (第 N 份) was destroyed
+    DESTRUCTION_PROPOSED = "destruction.proposed"  # 销毁清册
+    DESTRUCTION_APPROVED = "destruction.approved"
+    DESTRUCTION_REJECTED = "destruction.rejected"
+    DESTRUCTION_WITNESSED = "destruction.witnessed"  # 专人监销: the witness confirms
 
 
 def utc_now() -> datetime:

@@ -44,7 +44,7 @@ case's classification.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
@@ -53,16 +53,21 @@ from typing import TypeVar
 from custody.errors import InputError
 
 __all__ = [
+    "BORROWABLE",
+    "BY_PROCEDURE",
     "CASE_SCOPED",
+    "COPYING",
+    "DISPOSAL_BY_LIST",
     "GRANT_COVERS",
     "GRANT_ONLY_ROLES",
     "ROLE_PERMISSIONS",
-    "Action",
+    "Borrowing",
     "CaseScope",
     "Decision",
     "Grant",
     "GrantPermission",
     "Level",
+    "Permission",
     "Principal",
     "Role",
     "can_view_case",
@@ -92,6 +97,11 @@ class Level(StrEnum):
     def rank(self) -> int:
         """Position on the scale: public is 0, top_secret is 4."""
         return _LEVEL_RANK[self]
+
+    @property
+    def classified(self) -> bool:
+        """A state secret (秘密, 机密, 绝密): the confidentiality procedures apply."""
+        return self.rank >= _LEVEL_RANK[Level.SECRET]
 
     def _other_rank(self, other: object) -> int:
         if not isinstance(other, Level):
@@ -134,9 +144,10 @@ class Role(StrEnum):
     DEFENSE = "defense"
     JUDGE = "judge"
     AUDITOR = "auditor"
+    LEADER = "leader"  # 部门负责人: approves classifications, borrowings and destructions
 
 
-class Action(StrEnum):
+class Permission(StrEnum):
     """Everything the service lets an account attempt; each attempt is decided and logged."""
 
     # not case-scoped
@@ -162,6 +173,19 @@ class Action(StrEnum):
     EVIDENCE_LEGAL_HOLD = "evidence.legal_hold"
     EVIDENCE_DISPOSE_REQUEST = "evidence.dispose.request"
     EVIDENCE_DISPOSE_APPROVE = "evidence.dispose.approve"
+    # classified-material procedures (custody.secrecy decides the steps' own rules)
+    CLASSIFICATION_PROPOSE = "classification.propose"
+    CLASSIFICATION_APPROVE = "classification.approve"
+    BORROW_REQUEST = "borrowing.request"
+    BORROW_APPROVE = "borrowing.approve"
+    BORROW_RETURN = "borrowing.return"
+    REGISTER_READ = "register.read"
+    COPY_DESTROY = "copy.destroy"
+    DESTRUCTION_PROPOSE = "destruction.propose"
+    DESTRUCTION_APPROVE = "destruction.approve"
+    DESTRUCTION_WITNESS = "destruction.witness"
+    # not case-scoped
+    BORROW_LIST = "borrowing.list"
 
     @property
     def case_scoped(self) -> bool:
@@ -178,30 +202,76 @@ class GrantPermission(StrEnum):
     EXPORT = "export"
 
 
-CASE_SCOPED: frozenset[Action] = frozenset(
+CASE_SCOPED: frozenset[Permission] = frozenset(
     {
-        Action.CASE_VIEW,
-        Action.EVIDENCE_VIEW,
-        Action.EVIDENCE_INTAKE,
-        Action.EVIDENCE_DOWNLOAD,
-        Action.EVIDENCE_VERIFY,
-        Action.EVIDENCE_EXPORT,
-        Action.EVIDENCE_TRANSFER,
-        Action.EVIDENCE_TRANSFER_ACCEPT,
-        Action.EVIDENCE_LEGAL_HOLD,
-        Action.EVIDENCE_DISPOSE_REQUEST,
-        Action.EVIDENCE_DISPOSE_APPROVE,
+        Permission.CASE_VIEW,
+        Permission.EVIDENCE_VIEW,
+        Permission.EVIDENCE_INTAKE,
+        Permission.EVIDENCE_DOWNLOAD,
+        Permission.EVIDENCE_VERIFY,
+        Permission.EVIDENCE_EXPORT,
+        Permission.EVIDENCE_TRANSFER,
+        Permission.EVIDENCE_TRANSFER_ACCEPT,
+        Permission.EVIDENCE_LEGAL_HOLD,
+        Permission.EVIDENCE_DISPOSE_REQUEST,
+        Permission.EVIDENCE_DISPOSE_APPROVE,
+        Permission.CLASSIFICATION_PROPOSE,
+        Permission.CLASSIFICATION_APPROVE,
+        Permission.BORROW_REQUEST,
+        Permission.BORROW_APPROVE,
+        Permission.BORROW_RETURN,
+        Permission.REGISTER_READ,
+        Permission.COPY_DESTROY,
+        Permission.DESTRUCTION_PROPOSE,
+        Permission.DESTRUCTION_APPROVE,
+        Permission.DESTRUCTION_WITNESS,
     }
 )
 """Actions on one case: they need ownership or a grant, and clearance."""
 
-GRANT_COVERS: Mapping[Action, GrantPermission] = MappingProxyType(
+BY_PROCEDURE: frozenset[Permission] = frozenset(
     {
-        Action.CASE_VIEW: GrantPermission.VIEW,
-        Action.EVIDENCE_VIEW: GrantPermission.VIEW,
-        Action.EVIDENCE_VERIFY: GrantPermission.VERIFY,
-        Action.EVIDENCE_DOWNLOAD: GrantPermission.DOWNLOAD,
-        Action.EVIDENCE_EXPORT: GrantPermission.EXPORT,
+        Permission.BORROW_REQUEST,
+        Permission.BORROW_APPROVE,
+        Permission.BORROW_RETURN,
+        Permission.COPY_DESTROY,
+        Permission.DESTRUCTION_WITNESS,
+    }
+)
+"""Case-scoped steps whose "who" is the procedure's own rule, not ownership (custody.secrecy):
+a borrower asks for a case it cannot see yet, the leader of the *borrower's* department
+approves, a named witness confirms. Role and clearance still apply."""
+
+BORROWABLE: Mapping[Permission, GrantPermission] = MappingProxyType(
+    {
+        Permission.CASE_VIEW: GrantPermission.VIEW,
+        Permission.EVIDENCE_VIEW: GrantPermission.VIEW,
+        Permission.EVIDENCE_VERIFY: GrantPermission.VIEW,
+        Permission.EVIDENCE_DOWNLOAD: GrantPermission.DOWNLOAD,
+        Permission.EVIDENCE_EXPORT: GrantPermission.EXPORT,
+    }
+)
+"""On a classified case, what an approved borrowing (借阅) covers; grants give nothing there."""
+
+COPYING: frozenset[Permission] = frozenset(
+    {Permission.EVIDENCE_DOWNLOAD, Permission.EVIDENCE_EXPORT}
+)
+"""Actions that make a copy (复制): on a classified case even the owning department needs an
+approved borrowing for them, and each is a numbered copy."""
+
+DISPOSAL_BY_LIST: frozenset[Permission] = frozenset(
+    {Permission.EVIDENCE_DISPOSE_REQUEST, Permission.EVIDENCE_DISPOSE_APPROVE}
+)
+"""The single-item disposal path, closed for classified cases: they are destroyed through a
+destruction list (销毁清册) that a leader approves and a named witness confirms."""
+
+GRANT_COVERS: Mapping[Permission, GrantPermission] = MappingProxyType(
+    {
+        Permission.CASE_VIEW: GrantPermission.VIEW,
+        Permission.EVIDENCE_VIEW: GrantPermission.VIEW,
+        Permission.EVIDENCE_VERIFY: GrantPermission.VERIFY,
+        Permission.EVIDENCE_DOWNLOAD: GrantPermission.DOWNLOAD,
+        Permission.EVIDENCE_EXPORT: GrantPermission.EXPORT,
     }
 )
 """The grant permission that covers a case-scoped action; absent actions need ownership."""
@@ -211,77 +281,127 @@ GRANT_ONLY_ROLES: frozenset[Role] = frozenset({Role.DEFENSE, Role.JUDGE})
 
 _READ_CASE = frozenset(
     {
-        Action.CASE_LIST,
-        Action.CASE_VIEW,
-        Action.EVIDENCE_VIEW,
-        Action.EVIDENCE_VERIFY,
-        Action.EVIDENCE_DOWNLOAD,
-        Action.EVIDENCE_EXPORT,
-        Action.LEDGER_CHECKPOINT,
+        Permission.CASE_LIST,
+        Permission.CASE_VIEW,
+        Permission.EVIDENCE_VIEW,
+        Permission.EVIDENCE_VERIFY,
+        Permission.EVIDENCE_DOWNLOAD,
+        Permission.EVIDENCE_EXPORT,
+        Permission.LEDGER_CHECKPOINT,
     }
 )
 
-_ANY_ROLE = frozenset({Action.WHOAMI, Action.OWN_TOKENS})
+_HANDLER = frozenset(
+    {
+        Permission.CLASSIFICATION_PROPOSE,
+        Permission.REGISTER_READ,
+        Permission.DESTRUCTION_PROPOSE,
+        Permission.DESTRUCTION_WITNESS,
+    }
+)
+"""The case handlers' (承办) part of the procedures: propose, and keep the register."""
+
+_BORROWER = frozenset(
+    {
+        Permission.BORROW_REQUEST,
+        Permission.BORROW_RETURN,
+        Permission.BORROW_LIST,
+        Permission.COPY_DESTROY,
+    }
+)
+"""Anyone who works with case material may ask to borrow it, return it, and list their own."""
+
+_ANY_ROLE = frozenset({Permission.WHOAMI, Permission.OWN_TOKENS})
 """Every active account may ask who it is and issue further tokens for itself."""
 
-ROLE_PERMISSIONS: Mapping[Role, frozenset[Action]] = MappingProxyType(
+ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
     {
         # Administrators manage accounts, never evidence; they are the second signature
         # on a disposal and nothing more.
         Role.ADMIN: frozenset(
             {
-                Action.ACCOUNT_MANAGE,
-                Action.GRANT_MANAGE,
-                Action.KEYS_MANAGE,
-                Action.LEDGER_READ,
-                Action.LEDGER_CHECKPOINT,
-                Action.TRANSFER_LIST,
-                Action.EVIDENCE_DISPOSE_APPROVE,
+                Permission.ACCOUNT_MANAGE,
+                Permission.GRANT_MANAGE,
+                Permission.KEYS_MANAGE,
+                Permission.LEDGER_READ,
+                Permission.LEDGER_CHECKPOINT,
+                Permission.TRANSFER_LIST,
+                Permission.EVIDENCE_DISPOSE_APPROVE,
             }
         ),
         Role.TECHNICIAN: frozenset(
             {
-                Action.CASE_CREATE,
-                Action.CASE_LIST,
-                Action.CASE_VIEW,
-                Action.EVIDENCE_VIEW,
-                Action.EVIDENCE_INTAKE,
-                Action.EVIDENCE_VERIFY,
-                Action.EVIDENCE_DOWNLOAD,
-                Action.EVIDENCE_TRANSFER,
-                Action.EVIDENCE_TRANSFER_ACCEPT,
-                Action.EVIDENCE_LEGAL_HOLD,
-                Action.EVIDENCE_DISPOSE_REQUEST,
-                Action.EVIDENCE_EXPORT,
-                Action.LEDGER_CHECKPOINT,
-                Action.TRANSFER_LIST,
+                Permission.CASE_CREATE,
+                Permission.CASE_LIST,
+                Permission.CASE_VIEW,
+                Permission.EVIDENCE_VIEW,
+                Permission.EVIDENCE_INTAKE,
+                Permission.EVIDENCE_VERIFY,
+                Permission.EVIDENCE_DOWNLOAD,
+                Permission.EVIDENCE_TRANSFER,
+                Permission.EVIDENCE_TRANSFER_ACCEPT,
+                Permission.EVIDENCE_LEGAL_HOLD,
+                Permission.EVIDENCE_DISPOSE_REQUEST,
+                Permission.EVIDENCE_EXPORT,
+                Permission.LEDGER_CHECKPOINT,
+                Permission.TRANSFER_LIST,
             }
-        ),
+        )
+        | _HANDLER
+        | _BORROWER,
         Role.INVESTIGATOR: frozenset(
             {
-                Action.CASE_CREATE,
-                Action.CASE_LIST,
-                Action.CASE_VIEW,
-                Action.EVIDENCE_VIEW,
-                Action.EVIDENCE_TRANSFER,
-                Action.EVIDENCE_TRANSFER_ACCEPT,
-                Action.LEDGER_CHECKPOINT,
-                Action.TRANSFER_LIST,
+                Permission.CASE_CREATE,
+                Permission.CASE_LIST,
+                Permission.CASE_VIEW,
+                Permission.EVIDENCE_VIEW,
+                Permission.EVIDENCE_TRANSFER,
+                Permission.EVIDENCE_TRANSFER_ACCEPT,
+                Permission.LEDGER_CHECKPOINT,
+                Permission.TRANSFER_LIST,
+            }
+        )
+        | _HANDLER
+        | _BORROWER,
+        Role.PROSECUTOR: _READ_CASE
+        | _BORROWER
+        | {Permission.EVIDENCE_LEGAL_HOLD, Permission.TRANSFER_LIST},
+        Role.DEFENSE: _READ_CASE | _BORROWER,
+        Role.JUDGE: _READ_CASE | _BORROWER,
+        # Leaders (部门负责人) approve: classifications, borrowings, destruction lists. They
+        # see their own department's cases; they neither take in nor copy evidence.
+        Role.LEADER: frozenset(
+            {
+                Permission.CASE_LIST,
+                Permission.CASE_VIEW,
+                Permission.EVIDENCE_VIEW,
+                Permission.LEDGER_CHECKPOINT,
+                Permission.TRANSFER_LIST,
+                Permission.CLASSIFICATION_APPROVE,
+                Permission.BORROW_APPROVE,
+                Permission.BORROW_RETURN,
+                Permission.BORROW_LIST,
+                Permission.REGISTER_READ,
+                Permission.COPY_DESTROY,
+                Permission.DESTRUCTION_APPROVE,
+                Permission.DESTRUCTION_WITNESS,
             }
         ),
-        Role.PROSECUTOR: _READ_CASE | {Action.EVIDENCE_LEGAL_HOLD, Action.TRANSFER_LIST},
-        Role.DEFENSE: _READ_CASE,
-        Role.JUDGE: _READ_CASE,
         # Auditors read the whole ledger (hashes and metadata), never evidence content.
         Role.AUDITOR: frozenset(
-            {Action.LEDGER_READ, Action.LEDGER_CHECKPOINT, Action.CASE_LIST, Action.TRANSFER_LIST}
+            {
+                Permission.LEDGER_READ,
+                Permission.LEDGER_CHECKPOINT,
+                Permission.CASE_LIST,
+                Permission.TRANSFER_LIST,
+            }
         ),
     }
 )
 ROLE_PERMISSIONS = MappingProxyType({r: p | _ANY_ROLE for r, p in ROLE_PERMISSIONS.items()})
 """What each role may attempt at all; ownership, grants and clearance narrow it further."""
 
-_PURPOSE_REQUIRED = frozenset({Action.EVIDENCE_DOWNLOAD, Action.EVIDENCE_EXPORT})
+_PURPOSE_REQUIRED = frozenset({Permission.EVIDENCE_DOWNLOAD, Permission.EVIDENCE_EXPORT})
 
 
 _E = TypeVar("_E", bound=StrEnum)
@@ -379,6 +499,51 @@ class Grant:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Borrowing:
+    """A borrowing (借阅) of a classified case as approved on the ledger (custody.secrecy).
+
+    Only fully approved borrowings are passed to :func:`decide`; ``items`` None means all
+    items. Access exists only in ``[starts_at, ends_at)`` and ends early at ``ended_at``
+    (returned). Every borrowing implies ``view`` (which on a classified case includes
+    verifying: a verification reveals digests, not content).
+    """
+
+    id: str
+    case: str
+    account: str
+    items: frozenset[str] | None
+    permissions: frozenset[GrantPermission]
+    starts_at: datetime
+    ends_at: datetime
+    ended_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "permissions", frozenset(GrantPermission(p) for p in self.permissions)
+        )
+        for name in ("starts_at", "ends_at", "ended_at"):
+            value = getattr(self, name)
+            if value is not None:
+                _require_aware(value, f"Borrowing.{name}")
+
+    def is_live(self, now: datetime) -> bool:
+        """Within the approved window and not returned; the end itself is outside it."""
+        if self.ended_at is not None and self.ended_at <= now:
+            return False
+        return self.starts_at <= now < self.ends_at
+
+    def covers(self, permission: GrantPermission, evidence: str | None) -> bool:
+        """Whether the borrowing names the permission for this item (or the whole case)."""
+        if permission is not GrantPermission.VIEW and permission not in self.permissions:
+            return False
+        if self.items is None:
+            return True
+        if permission is GrantPermission.EXPORT:
+            return False  # an export copies the whole case: only an all-items borrowing
+        return evidence is None or evidence in self.items
+
+
+@dataclass(frozen=True, kw_only=True)
 class Decision:
     """The outcome of :func:`decide`, with a reason fit for the ledger.
 
@@ -387,7 +552,7 @@ class Decision:
     """
 
     allowed: bool
-    action: Action
+    action: Permission
     reason: str
     hide_existence: bool = False
     case: str | None = None
@@ -401,7 +566,7 @@ class Decision:
         return self.reason
 
 
-def _allowed_roles(action: Action) -> str:
+def _allowed_roles(action: Permission) -> str:
     roles = [role.value for role in Role if action in ROLE_PERMISSIONS[role]]
     return ", ".join(roles) if roles else "none"
 
@@ -420,11 +585,66 @@ def _grant_note(mine: list[Grant], live: list[Grant], now: datetime) -> str:
     return f" ({'; '.join(notes)})" if notes else ""
 
 
+def _classified_scope(
+    principal: Principal, action: Permission, req: _Request, now: datetime
+) -> tuple[bool, str] | None:
+    """Condition 3 on a classified case, where grants give nothing; None: not decided here."""
+    case = req.case
+    level = case.classification
+    if action in DISPOSAL_BY_LIST:
+        return (
+            False,
+            f"case {case.number} is classified ({level.value}): its items are destroyed "
+            "through a destruction list (销毁清册) that the owning department's leader "
+            "approves and a named witness confirms; propose one (custody destroy propose)",
+        )
+    needed = BORROWABLE.get(action)
+    if needed is None:
+        return None
+    owner = principal.role not in GRANT_ONLY_ROLES and principal.department == case.department
+    if owner and action not in COPYING:
+        return True, f"department {principal.department!r} owns classified case {case.number}"
+    for b in req.borrowings:
+        if (
+            b.account == principal.account
+            and b.case == case.number
+            and b.is_live(now)
+            and b.covers(needed, req.evidence)
+        ):
+            return True, f"borrowing {b.id} (approved, until {b.ends_at.isoformat()}) covers it"
+    approvers = "your department's leader"
+    if level >= Level.CONFIDENTIAL:
+        approvers += " and the owning department's leader"
+    what = f"{needed.value!r}" + (f" of item {req.evidence}" if req.evidence else "")
+    head = "copying it" if owner else "access"
+    return (
+        False,
+        f"case {case.number} is classified ({level.value}): {head} needs a live borrowing "
+        f"(借阅) approved by {approvers} that covers {what}; grants do not count here. "
+        "Request one: custody borrow request",
+    )
+
+
+@dataclass(frozen=True)
+class _Request:
+    case: CaseScope
+    grants: tuple[Grant, ...]
+    borrowings: tuple[Borrowing, ...]
+    evidence: str | None
+
+
 def _scope(
-    principal: Principal, action: Action, case: CaseScope, grants: tuple[Grant, ...], now: datetime
+    principal: Principal, action: Permission, req: _Request, now: datetime
 ) -> tuple[bool, str, Grant | None]:
     """Condition 3: ownership or a covering live grant. Returns (ok, reason, grant used)."""
-    if principal.role is Role.ADMIN and action is Action.EVIDENCE_DISPOSE_APPROVE:
+    case, grants = req.case, req.grants
+    if action in BY_PROCEDURE:
+        return True, f"the procedure decides who may {action.value}", None
+    if case.classification.classified:
+        classified = _classified_scope(principal, action, req, now)
+        if classified is not None:
+            return classified[0], classified[1], None
+    if principal.role is Role.ADMIN and action is Permission.EVIDENCE_DISPOSE_APPROVE:
         return True, "administrators approve disposals across departments", None
     grant_only = principal.role in GRANT_ONLY_ROLES
     if not grant_only and principal.department == case.department:
@@ -457,9 +677,8 @@ def _scope(
 
 def _evaluate(
     principal: Principal,
-    action: Action,
-    case: CaseScope | None,
-    grants: tuple[Grant, ...],
+    action: Permission,
+    req: _Request | None,
     now: datetime,
 ) -> tuple[bool, str, Grant | None]:
     """All conditions in order; the reason names the first that failed."""
@@ -476,9 +695,10 @@ def _evaluate(
             f"(roles that may: {_allowed_roles(action)})",
             None,
         )
-    if case is None:
+    if req is None:
         return True, f"role {principal.role.value} may {action.value}", None
-    ok, reason, grant = _scope(principal, action, case, grants, now)
+    case = req.case
+    ok, reason, grant = _scope(principal, action, req, now)
     if not ok:
         return False, reason, None
     if principal.clearance < case.classification:
@@ -514,29 +734,37 @@ def grant_refusal(*, granter: str, grantee: Principal) -> str | None:
 def decide(
     *,
     principal: Principal,
-    action: Action,
+    action: Permission,
     case: CaseScope | None,
     grants: Iterable[Grant] = (),
+    borrowings: Iterable[Borrowing] = (),
+    evidence: str | None = None,
     now: datetime,
 ) -> Decision:
     """Decide one request; see the module docstring for the conditions and the 404 rule.
 
     ``grants`` may hold grants of other accounts and cases; only this account's grants for
-    this case count. A case-scoped action without a case is a programming error (ValueError);
-    an action that is not case-scoped ignores ``case``.
+    this case count. ``borrowings`` (approved ones) and ``evidence`` (the item concerned)
+    matter only on classified cases. A case-scoped action without a case is a programming
+    error (ValueError); an action that is not case-scoped ignores ``case``.
     """
-    action = Action(action)
+    action = Permission(action)
     _require_aware(now, "now")
     if action not in CASE_SCOPED:
         case = None
     elif case is None:
         raise ValueError(f"{action.value} is case-scoped: decide() needs the case")
-    grants = tuple(grants)
-    allowed, reason, grant = _evaluate(principal, action, case, grants, now)
+    req = (
+        _Request(case=case, grants=tuple(grants), borrowings=tuple(borrowings), evidence=evidence)
+        if case is not None
+        else None
+    )
+    allowed, reason, grant = _evaluate(principal, action, req, now)
+    view_req = replace(req, evidence=None) if req is not None else None
     hide = (
         not allowed
-        and case is not None
-        and not _evaluate(principal, Action.CASE_VIEW, case, grants, now)[0]
+        and view_req is not None
+        and not _evaluate(principal, Permission.CASE_VIEW, view_req, now)[0]
     )
     return Decision(
         allowed=allowed,
@@ -549,18 +777,27 @@ def decide(
 
 
 def can_view_case(
-    principal: Principal, case: CaseScope, grants: Iterable[Grant], now: datetime
+    principal: Principal,
+    case: CaseScope,
+    grants: Iterable[Grant],
+    now: datetime,
+    borrowings: Iterable[Borrowing] = (),
 ) -> bool:
     """Whether the case may appear to this account at all (the filter for case listings)."""
     decision = decide(
-        principal=principal, action=Action.CASE_VIEW, case=case, grants=grants, now=now
+        principal=principal,
+        action=Permission.CASE_VIEW,
+        case=case,
+        grants=grants,
+        borrowings=borrowings,
+        now=now,
     )
     return decision.allowed
 
 
-def purpose_required(action: Action) -> bool:
+def purpose_required(action: Permission) -> bool:
     """True where the borrowing register needs a stated purpose: downloads and exports."""
-    return Action(action) in _PURPOSE_REQUIRED
+    return Permission(action) in _PURPOSE_REQUIRED
 
 
 _SEE_EVERY_TRANSFER = frozenset({Role.ADMIN, Role.AUDITOR})

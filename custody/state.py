@@ -108,6 +108,8 @@ def derive_state(entries: Iterable[Mapping[str, Any]]) -> EvidenceState:
             disposal = replace(disposal, failures=disposal.failures + 1)
         elif action == Action.DISPOSED:
             status, disposal = EvidenceStatus.DISPOSED, None
+        elif action == Action.DISPOSAL_WITHDRAWN and status == EvidenceStatus.DISPOSAL_REQUESTED:
+            status, disposal = EvidenceStatus.IN_CUSTODY, None
         elif action == Action.VERIFICATION:
             last_verification = {"time": e.get("time"), "result": details.get("result")}
     return EvidenceState(

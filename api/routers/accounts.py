@@ -137,7 +137,7 @@ def _issue_enrolment(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=EnrolmentIssued,
-    dependencies=[guard(policy.Action.ACCOUNT_MANAGE)],
+    dependencies=[guard(policy.Permission.ACCOUNT_MANAGE)],
     responses=problems(409),
 )
 def create_account(body: AccountCreate, session: SessionDep, admin: AccountDep) -> EnrolmentIssued:
@@ -175,14 +175,14 @@ def create_account(body: AccountCreate, session: SessionDep, admin: AccountDep) 
 
 
 @router.get(
-    "", response_model=list[AccountPublic], dependencies=[guard(policy.Action.ACCOUNT_MANAGE)]
+    "", response_model=list[AccountPublic], dependencies=[guard(policy.Permission.ACCOUNT_MANAGE)]
 )
 def list_accounts(session: SessionDep) -> list[AccountPublic]:
     rows = session.execute(select(Account).order_by(col(Account.name))).scalars().all()
     return [account_public(a) for a in rows]
 
 
-@router.get("/me", response_model=AccountPublic, dependencies=[guard(policy.Action.WHOAMI)])
+@router.get("/me", response_model=AccountPublic, dependencies=[guard(policy.Permission.WHOAMI)])
 def whoami(account: AccountDep) -> AccountPublic:
     return account_public(account)
 
@@ -191,7 +191,7 @@ def whoami(account: AccountDep) -> AccountPublic:
     "/me/tokens",
     status_code=status.HTTP_201_CREATED,
     response_model=IssuedToken,
-    dependencies=[guard(policy.Action.OWN_TOKENS)],
+    dependencies=[guard(policy.Permission.OWN_TOKENS)],
 )
 def own_token(body: TokenRequest, session: SessionDep, account: AccountDep) -> IssuedToken:
     """Issue a further token for your own account (another machine, a script)."""
@@ -225,7 +225,7 @@ def _get(session: SessionDep, name: str) -> Account:
     "/{name}/enrolment",
     status_code=status.HTTP_201_CREATED,
     response_model=EnrolmentIssued,
-    dependencies=[guard(policy.Action.ACCOUNT_MANAGE)],
+    dependencies=[guard(policy.Permission.ACCOUNT_MANAGE)],
     responses=problems(404, 409),
 )
 def new_enrolment(
@@ -245,7 +245,7 @@ def new_enrolment(
 @router.post(
     "/{name}/revoke",
     response_model=AccountPublic,
-    dependencies=[guard(policy.Action.ACCOUNT_MANAGE)],
+    dependencies=[guard(policy.Permission.ACCOUNT_MANAGE)],
     responses=problems(404, 409),
 )
 def revoke_account(name: NamePath, session: SessionDep, admin: AccountDep) -> AccountPublic:

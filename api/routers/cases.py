@@ -14,18 +14,19 @@ from api.authz import (
     grants_of,
     principal_of,
     record_denial,
-    scope_of,
     visible_case,
 )
 from api.deps import AccountDep, CaseNumberPath, SessionDep, guard
 from api.openapi import problems
 from api.schemas import CaseCreate, CasePublic
+from api.services import secrecy
 from custody import policy
 from custody.db import aware
 from custody.errors import NumberUnavailable, PermissionDenied
 from custody.ledger import Action, EntryDraft, utc_now
 from custody.ledger_store import append
 from custody.models import Account, Case, Evidence
+from custody.secrecy import parse_period, rules
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -36,11 +37,13 @@ def _public(session: SessionDep, case: Case) -> CasePublic:
     count = session.execute(
         select(func.count()).select_from(Evidence).where(col(Evidence.case_number) == case.number)
     ).scalar_one()
+    state = secrecy.load(session, case.number)
     return CasePublic(
         number=case.number,
         title=case.title,
-        department=case.department,
-        classification=case.classification,
+        department=state.department,
+        classification=state.classification.level.value,
+        secrecy=secrecy.secrecy_public(state),
         created_at=aware(case.created_at),
         created_by=case.created_by,
         evidence_count=count,
@@ -51,11 +54,14 @@ def _public(session: SessionDep, case: Case) -> CasePublic:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=CasePublic,
-    dependencies=[guard(policy.Action.CASE_CREATE)],
+    dependencies=[guard(policy.Permission.CASE_CREATE)],
     responses=problems(409),
 )
 def create_case(body: CaseCreate, session: SessionDep, account: AccountDep) -> CasePublic:
     classification = policy.parse_level(body.classification)
+    period = parse_period(body.secrecy_period) if body.secrecy_period else None
+    basis = (body.secrecy_basis or "").strip()
+    rules.check_classification(classification, period, basis, utc_now())
     department = body.department or account.department
     refusal = None
     if department != account.department:
@@ -69,7 +75,11 @@ def create_case(body: CaseCreate, session: SessionDep, account: AccountDep) -> C
         )
     if refusal:
         record_denial(
-            session, account, policy.Action.CASE_CREATE, refusal, details={"number": body.number}
+            session,
+            account,
+            policy.Permission.CASE_CREATE,
+            refusal,
+            details={"number": body.number},
         )
         raise PermissionDenied(refusal)
     if session.get(Case, body.number) is not None:
@@ -92,7 +102,15 @@ def create_case(body: CaseCreate, session: SessionDep, account: AccountDep) -> C
                 department=account.department,
                 action=Action.CASE_CREATED,
                 case=case.number,
-                details={"title": case.title, "classification": case.classification},
+                details={
+                    "title": case.title,
+                    "classification": case.classification,
+                    **(
+                        {"secrecy": {"period": period.to_json(), "basis": basis}}
+                        if period is not None
+                        else {}
+                    ),
+                },
             ),
         )
         session.commit()
@@ -113,33 +131,34 @@ def _refuse_number(session: SessionDep, account: Account, number: str) -> NoRetu
     record_denial(
         session,
         account,
-        policy.Action.CASE_CREATE,
+        policy.Permission.CASE_CREATE,
         "the case number is taken",
         details={"number": number},
     )
     raise NumberUnavailable(UNAVAILABLE)
 
 
-@router.get("", response_model=list[CasePublic], dependencies=[guard(policy.Action.CASE_LIST)])
+@router.get("", response_model=list[CasePublic], dependencies=[guard(policy.Permission.CASE_LIST)])
 def list_cases(session: SessionDep, account: AccountDep) -> list[CasePublic]:
     principal = principal_of(account)
     grants = grants_of(session, account.name)
     now = utc_now()
     cases = session.execute(select(Case).order_by(col(Case.number))).scalars().all()
-    return [
-        _public(session, c)
-        for c in cases
-        if policy.can_view_case(principal, scope_of(c), grants, now)
-    ]
+    visible = []
+    for c in cases:
+        scope, borrowings = secrecy.scope(session, c)
+        if policy.can_view_case(principal, scope, grants, now, borrowings):
+            visible.append(_public(session, c))
+    return visible
 
 
 @router.get(
     "/{number}",
     response_model=CasePublic,
-    dependencies=[guard(policy.Action.CASE_VIEW)],
+    dependencies=[guard(policy.Permission.CASE_VIEW)],
     responses=problems(404),
 )
 def get_case(number: CaseNumberPath, session: SessionDep, account: AccountDep) -> CasePublic:
     case = visible_case(session, number)
-    authorize(session, account, policy.Action.CASE_VIEW, case=case)
+    authorize(session, account, policy.Permission.CASE_VIEW, case=case)
     return _public(session, case)

@@ -42,21 +42,23 @@ router = APIRouter(prefix="/api/v1", tags=["custody"])
     "/evidence/{evidence_id}/transfers",
     status_code=status.HTTP_201_CREATED,
     response_model=EvidencePublic,
-    dependencies=[guard(policy.Action.EVIDENCE_TRANSFER)],
+    dependencies=[guard(policy.Permission.EVIDENCE_TRANSFER)],
     responses=problems(404, 409),
 )
 def start_transfer(
     evidence_id: str, body: TransferCreate, session: SessionDep, account: AccountDep
 ) -> EvidencePublic:
     """The current custodian hands over; custody stays with them until the recipient accepts."""
-    ev, case = authorized_evidence(session, account, policy.Action.EVIDENCE_TRANSFER, evidence_id)
+    ev, case = authorized_evidence(
+        session, account, policy.Permission.EVIDENCE_TRANSFER, evidence_id
+    )
     recipient = session.get(Account, body.to)
     if recipient is None or not recipient.active:
         raise UnknownAccount(f"account {body.to!r} does not exist or is deactivated")
     decision = policy.decide(
         principal=principal_of(recipient),
-        action=policy.Action.EVIDENCE_TRANSFER_ACCEPT,
-        case=scope_of(case),
+        action=policy.Permission.EVIDENCE_TRANSFER_ACCEPT,
+        case=scope_of(session, case),
         grants=grants_of(session, recipient.name, case.number),
         now=utc_now(),
     )
@@ -83,12 +85,12 @@ def start_transfer(
 @router.post(
     "/evidence/{evidence_id}/transfers/accept",
     response_model=EvidencePublic,
-    dependencies=[guard(policy.Action.EVIDENCE_TRANSFER_ACCEPT)],
+    dependencies=[guard(policy.Permission.EVIDENCE_TRANSFER_ACCEPT)],
     responses=problems(404, 409),
 )
 def accept_transfer(evidence_id: str, session: SessionDep, account: AccountDep) -> EvidencePublic:
     ev, _ = authorized_evidence(
-        session, account, policy.Action.EVIDENCE_TRANSFER_ACCEPT, evidence_id
+        session, account, policy.Permission.EVIDENCE_TRANSFER_ACCEPT, evidence_id
     )
     pending = transitions.accept_transfer(locked_state(session, ev.id), ev.id, by=account.name)
     record_touch(
@@ -105,7 +107,7 @@ def accept_transfer(evidence_id: str, session: SessionDep, account: AccountDep) 
 @router.get(
     "/transfers",
     response_model=list[TransferPublic],
-    dependencies=[guard(policy.Action.TRANSFER_LIST)],
+    dependencies=[guard(policy.Permission.TRANSFER_LIST)],
 )
 def pending_transfers(session: SessionDep, account: AccountDep) -> list[TransferPublic]:
     """Transfers started but not yet accepted, with their age."""
@@ -131,7 +133,9 @@ def pending_transfers(session: SessionDep, account: AccountDep) -> list[Transfer
             continue
         involved = account.name in (pending.from_account, pending.to_account)
         if not (
-            sees_all or involved or policy.can_view_case(principal, scope_of(case), grants, now)
+            sees_all
+            or involved
+            or policy.can_view_case(principal, scope_of(session, case), grants, now)
         ):
             continue
         started = datetime.fromisoformat(pending.started_at.replace("Z", "+00:00"))
@@ -153,14 +157,16 @@ def pending_transfers(session: SessionDep, account: AccountDep) -> list[Transfer
 @router.post(
     "/evidence/{evidence_id}/legal-hold",
     response_model=EvidencePublic,
-    dependencies=[guard(policy.Action.EVIDENCE_LEGAL_HOLD)],
+    dependencies=[guard(policy.Permission.EVIDENCE_LEGAL_HOLD)],
     responses=problems(404, 409, 502),
 )
 def legal_hold(
     evidence_id: str, body: LegalHoldBody, ctx: ContextDep, session: SessionDep, account: AccountDep
 ) -> EvidencePublic:
     """Set or clear a legal hold on the stored object and record it."""
-    ev, _ = authorized_evidence(session, account, policy.Action.EVIDENCE_LEGAL_HOLD, evidence_id)
+    ev, _ = authorized_evidence(
+        session, account, policy.Permission.EVIDENCE_LEGAL_HOLD, evidence_id
+    )
     transitions.change_legal_hold(locked_state(session, ev.id), ev.id)
     record = intake_of(session, ev.id)
     # every stored part of an image is held, the first answers for all (issue 14)
@@ -182,7 +188,7 @@ def legal_hold(
 @router.post(
     "/evidence/{evidence_id}/retention",
     response_model=EvidencePublic,
-    dependencies=[guard(policy.Action.EVIDENCE_LEGAL_HOLD)],
+    dependencies=[guard(policy.Permission.EVIDENCE_LEGAL_HOLD)],
     responses=problems(404, 409, 502),
 )
 def extend_retention(
@@ -193,7 +199,9 @@ def extend_retention(
     account: AccountDep,
 ) -> EvidencePublic:
     """Extend the storage retention (never shorten it) and record why."""
-    ev, _ = authorized_evidence(session, account, policy.Action.EVIDENCE_LEGAL_HOLD, evidence_id)
+    ev, _ = authorized_evidence(
+        session, account, policy.Permission.EVIDENCE_LEGAL_HOLD, evidence_id
+    )
     state = locked_state(session, ev.id)
     until = aware(body.until)
     record = intake_of(session, ev.id)
@@ -223,7 +231,7 @@ def extend_retention(
     "/evidence/{evidence_id}/disposal",
     status_code=status.HTTP_201_CREATED,
     response_model=EvidencePublic,
-    dependencies=[guard(policy.Action.EVIDENCE_DISPOSE_REQUEST)],
+    dependencies=[guard(policy.Permission.EVIDENCE_DISPOSE_REQUEST)],
     responses=problems(404, 409),
 )
 def request_disposal(
@@ -231,7 +239,7 @@ def request_disposal(
 ) -> EvidencePublic:
     """Register a disposal (销毁登记); a second account must approve it."""
     ev, _ = authorized_evidence(
-        session, account, policy.Action.EVIDENCE_DISPOSE_REQUEST, evidence_id
+        session, account, policy.Permission.EVIDENCE_DISPOSE_REQUEST, evidence_id
     )
     transitions.request_disposal(locked_state(session, ev.id), ev.id)
     record_touch(
@@ -248,7 +256,7 @@ def request_disposal(
 @router.post(
     "/evidence/{evidence_id}/disposal/approve",
     response_model=EvidencePublic,
-    dependencies=[guard(policy.Action.EVIDENCE_DISPOSE_APPROVE)],
+    dependencies=[guard(policy.Permission.EVIDENCE_DISPOSE_APPROVE)],
     responses=problems(404, 409, 502),
 )
 def approve_disposal(
@@ -256,7 +264,7 @@ def approve_disposal(
 ) -> EvidencePublic:
     """A second person approves; the content is removed, the record and history remain."""
     ev, _ = authorized_evidence(
-        session, account, policy.Action.EVIDENCE_DISPOSE_APPROVE, evidence_id
+        session, account, policy.Permission.EVIDENCE_DISPOSE_APPROVE, evidence_id
     )
     state = locked_state(session, ev.id)
     record = intake_of(session, ev.id)
@@ -278,7 +286,7 @@ def approve_disposal(
 @router.post(
     "/evidence/{evidence_id}/disposal/complete",
     response_model=EvidencePublic,
-    dependencies=[guard(policy.Action.EVIDENCE_DISPOSE_APPROVE)],
+    dependencies=[guard(policy.Permission.EVIDENCE_DISPOSE_APPROVE)],
     responses=problems(404, 409, 502),
 )
 def complete_disposal(
@@ -286,7 +294,7 @@ def complete_disposal(
 ) -> EvidencePublic:
     """Retry an approved disposal whose deletion failed (e.g. storage was down)."""
     ev, _ = authorized_evidence(
-        session, account, policy.Action.EVIDENCE_DISPOSE_APPROVE, evidence_id
+        session, account, policy.Permission.EVIDENCE_DISPOSE_APPROVE, evidence_id
     )
     transitions.complete_disposal(evidence_state(session, ev.id), ev.id)
     session.commit()

@@ -82,7 +82,7 @@ def _check_length(request: Request, limit: int) -> None:
     status_code=status.HTTP_201_CREATED,
     response_model=EvidencePublic,
     description=INTAKE_DOC,
-    dependencies=[guard(policy.Action.EVIDENCE_INTAKE)],
+    dependencies=[guard(policy.Permission.EVIDENCE_INTAKE)],
     responses=problems(404, 413, 422, 502, 507),
     openapi_extra={
         "requestBody": {
@@ -180,7 +180,7 @@ def intake_answer(ctx: ContextDep, committed: intake_service.Committed) -> Evide
 @router.get(
     "/{evidence_id}",
     response_model=EvidencePublic,
-    dependencies=[guard(policy.Action.EVIDENCE_VIEW)],
+    dependencies=[guard(policy.Permission.EVIDENCE_VIEW)],
     responses=problems(404),
 )
 def show_evidence(
@@ -189,7 +189,7 @@ def show_evidence(
     account: AccountDep,
     purpose: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> EvidencePublic:
-    row, _ = authorized_evidence(session, account, policy.Action.EVIDENCE_VIEW, evidence_id)
+    row, _ = authorized_evidence(session, account, policy.Permission.EVIDENCE_VIEW, evidence_id)
     details = {"what": "metadata", **({"purpose": purpose} if purpose else {})}
     record_touch(session, account, Action.VIEW, row, details)
     session.commit()
@@ -199,7 +199,7 @@ def show_evidence(
 @router.get(
     "/{evidence_id}/content",
     response_class=StreamingResponse,
-    dependencies=[guard(policy.Action.EVIDENCE_DOWNLOAD)],
+    dependencies=[guard(policy.Permission.EVIDENCE_DOWNLOAD)],
     responses={
         200: {
             "description": "The content, streamed; its digests are in the headers",
@@ -217,9 +217,9 @@ def download(
 ) -> StreamingResponse:
     """Stream the content; the ledger records the attempt first and what was delivered after."""
     row, _ = authorized_evidence(
-        session, account, policy.Action.EVIDENCE_DOWNLOAD, evidence_id, purpose=purpose
+        session, account, policy.Permission.EVIDENCE_DOWNLOAD, evidence_id, purpose=purpose
     )
-    stated = require_purpose(policy.Action.EVIDENCE_DOWNLOAD, purpose)
+    stated = require_purpose(policy.Permission.EVIDENCE_DOWNLOAD, purpose)
     # what is served, and how it is labelled, is what the INTAKE entry recorded, not the row
     record = intake_of(session, row.id)
     chunks: Iterator[bytes] = ctx.store.open(record.object_key, record.object_version)
@@ -261,14 +261,14 @@ def download(
 @router.get(
     "/{evidence_id}/custody",
     response_model=CustodyHistoryPublic,
-    dependencies=[guard(policy.Action.EVIDENCE_VIEW)],
+    dependencies=[guard(policy.Permission.EVIDENCE_VIEW)],
     responses=problems(404),
 )
 def custody_history(
     evidence_id: str, ctx: ContextDep, session: SessionDep, account: AccountDep
 ) -> CustodyHistoryPublic:
     """Every entry about this evidence, each with an inclusion proof against one checkpoint."""
-    row, _ = authorized_evidence(session, account, policy.Action.EVIDENCE_VIEW, evidence_id)
+    row, _ = authorized_evidence(session, account, policy.Permission.EVIDENCE_VIEW, evidence_id)
     record_touch(session, account, Action.VIEW, row, {"what": "custody history"})
     checkpoint = sign_checkpoint(ctx, session)
     session.commit()

@@ -41,7 +41,7 @@ def grant_public(g: Grant) -> GrantPublic:
     "/cases/{number}/grants",
     status_code=status.HTTP_201_CREATED,
     response_model=GrantPublic,
-    dependencies=[guard(policy.Action.GRANT_MANAGE)],
+    dependencies=[guard(policy.Permission.GRANT_MANAGE)],
     responses=problems(404),
 )
 def create_grant(
@@ -56,7 +56,7 @@ def create_grant(
         record_denial(
             session,
             admin,
-            policy.Action.GRANT_MANAGE,
+            policy.Permission.GRANT_MANAGE,
             refusal,
             case=case.number,
             details={"grantee": grantee.name},
@@ -100,7 +100,7 @@ def create_grant(
 @router.get(
     "/cases/{number}/grants",
     response_model=list[GrantPublic],
-    dependencies=[guard(policy.Action.GRANT_MANAGE)],
+    dependencies=[guard(policy.Permission.GRANT_MANAGE)],
     responses=problems(404),
 )
 def list_grants(
@@ -116,7 +116,7 @@ def list_grants(
 @router.post(
     "/grants/{grant_id}/revoke",
     response_model=GrantPublic,
-    dependencies=[guard(policy.Action.GRANT_MANAGE)],
+    dependencies=[guard(policy.Permission.GRANT_MANAGE)],
     responses=problems(404, 409),
 )
 def revoke_grant(

@@ -52,7 +52,7 @@ class IntakeSessionPublic(BaseModel):
     missing: list[int]
 
 
-Intake = guard(policy.Action.EVIDENCE_INTAKE)
+Intake = guard(policy.Permission.EVIDENCE_INTAKE)
 
 
 @router.post(

@@ -13,7 +13,7 @@ from custody import policy
 router = APIRouter(prefix="/api/v1/ledger/key", tags=["ledger"])
 
 
-@router.post("/rotations", status_code=201, dependencies=[guard(policy.Action.KEYS_MANAGE)])
+@router.post("/rotations", status_code=201, dependencies=[guard(policy.Permission.KEYS_MANAGE)])
 def rotations(
     ctx: ContextDep,
     session: SessionDep,

@@ -26,7 +26,7 @@ MAX_SEQ = 2**63 - 1
 @router.get(
     "/checkpoint",
     response_class=PlainTextResponse,
-    dependencies=[guard(policy.Action.LEDGER_CHECKPOINT)],
+    dependencies=[guard(policy.Permission.LEDGER_CHECKPOINT)],
 )
 def checkpoint(ctx: ContextDep, session: SessionDep) -> PlainTextResponse:
     """The latest checkpoint as a C2SP signed note, with the witnesses' cosignatures."""
@@ -38,7 +38,7 @@ def checkpoint(ctx: ContextDep, session: SessionDep) -> PlainTextResponse:
 @router.get(
     "/checkpoints/{size}",
     response_class=PlainTextResponse,
-    dependencies=[guard(policy.Action.LEDGER_CHECKPOINT)],
+    dependencies=[guard(policy.Permission.LEDGER_CHECKPOINT)],
     responses=problems(404),
 )
 def checkpoint_at(
@@ -52,7 +52,9 @@ def checkpoint_at(
 
 
 @router.get(
-    "/key", response_class=PlainTextResponse, dependencies=[guard(policy.Action.LEDGER_CHECKPOINT)]
+    "/key",
+    response_class=PlainTextResponse,
+    dependencies=[guard(policy.Permission.LEDGER_CHECKPOINT)],
 )
 def verifier_key(ctx: ContextDep, session: SessionDep) -> PlainTextResponse:
     """The current verifier key in C2SP note form: ``name+keyid+base64(0x01||pubkey)``."""
@@ -62,7 +64,7 @@ def verifier_key(ctx: ContextDep, session: SessionDep) -> PlainTextResponse:
 @router.get(
     "/entries",
     response_model=list[LedgerEntryPublic],
-    dependencies=[guard(policy.Action.LEDGER_READ)],
+    dependencies=[guard(policy.Permission.LEDGER_READ)],
 )
 def entries(
     session: SessionDep,
@@ -85,7 +87,7 @@ def entries(
 @router.get(
     "/proofs/inclusion",
     response_model=InclusionProofPublic,
-    dependencies=[guard(policy.Action.LEDGER_CHECKPOINT)],
+    dependencies=[guard(policy.Permission.LEDGER_CHECKPOINT)],
 )
 def inclusion(
     session: SessionDep,
@@ -101,7 +103,7 @@ def inclusion(
 @router.get(
     "/proofs/consistency",
     response_model=ConsistencyProofPublic,
-    dependencies=[guard(policy.Action.LEDGER_CHECKPOINT)],
+    dependencies=[guard(policy.Permission.LEDGER_CHECKPOINT)],
 )
 def consistency(
     session: SessionDep,

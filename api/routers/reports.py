@@ -27,7 +27,7 @@ class ReportCertificatePublic(BaseModel):
 @router.get(
     "/certificate",
     response_model=ReportCertificatePublic,
-    dependencies=[guard(policy.Action.LEDGER_CHECKPOINT)],
+    dependencies=[guard(policy.Permission.LEDGER_CHECKPOINT)],
     responses={
         200: {"description": "The certificate that PAdES-signs every PDF report"},
         401: {"description": "No or an invalid bearer token"},

@@ -41,7 +41,7 @@ def checkpoint(ctx: ContextDep, session: SessionDep) -> PlainTextResponse:
 
 @router.get(
     "/tile/entries/{path:path}",
-    dependencies=[guard(policy.Action.LEDGER_READ)],
+    dependencies=[guard(policy.Permission.LEDGER_READ)],
     responses=problems(403, 404),
 )
 def entry_bundle(path: str, session: SessionDep, account: AccountDep) -> Response:
@@ -60,7 +60,7 @@ def entry_bundle(path: str, session: SessionDep, account: AccountDep) -> Respons
             f"entry bundle {tiles.tile_path(ref)} holds entries of case(s) classified above "
             "your clearance; read the hash tiles, or ask an account cleared for them"
         )
-        record_denial(session, account, policy.Action.LEDGER_READ, reason)
+        record_denial(session, account, policy.Permission.LEDGER_READ, reason)
         raise PermissionDenied(reason)
     body = tiles.entry_bundle([bytes(r.canonical) for r in rows])
     return Response(body, media_type="application/octet-stream", headers=IMMUTABLE)

@@ -29,7 +29,7 @@ router = APIRouter(prefix="/api/v1", tags=["verification"])
 
 @router.post(
     "/evidence/{evidence_id}/verifications",
-    dependencies=[guard(policy.Action.EVIDENCE_VERIFY)],
+    dependencies=[guard(policy.Permission.EVIDENCE_VERIFY)],
     responses={
         200: {
             "content": {
@@ -49,7 +49,7 @@ def verify(
     format: Annotated[Literal["json", "html", "pdf"], Query()] = "json",
 ) -> Response:
     """Re-verify content, storage lock and ledger; record it; return the signed report."""
-    ev, case = authorized_evidence(session, account, policy.Action.EVIDENCE_VERIFY, evidence_id)
+    ev, case = authorized_evidence(session, account, policy.Permission.EVIDENCE_VERIFY, evidence_id)
     if evidence_state(session, ev.id).status == EvidenceStatus.DISPOSED:
         raise InvalidState(
             f"evidence {ev.id} was disposed of after an approved request: its content no "
@@ -95,11 +95,11 @@ def _render(ctx: AppContext, prepared: SignedReport, format: str) -> tuple[str |
 @router.get(
     "/cases/{number}/evidence",
     response_model=list[EvidencePublic],
-    dependencies=[guard(policy.Action.EVIDENCE_VIEW)],
+    dependencies=[guard(policy.Permission.EVIDENCE_VIEW)],
 )
 def list_evidence(number: str, session: SessionDep, account: AccountDep) -> list[EvidencePublic]:
     case = visible_case(session, number)
-    authorize(session, account, policy.Action.EVIDENCE_VIEW, case=case)
+    authorize(session, account, policy.Permission.EVIDENCE_VIEW, case=case)
     rows = session.execute(
         select(Evidence)
         .where(col(Evidence.case_number) == case.number)
@@ -126,7 +126,7 @@ class ExportRequest(BaseModel):
     purpose: str = Field(min_length=1, max_length=2000)
 
 
-@router.post("/cases/{number}/exports", dependencies=[guard(policy.Action.EVIDENCE_EXPORT)])
+@router.post("/cases/{number}/exports", dependencies=[guard(policy.Permission.EVIDENCE_EXPORT)])
 def export_case(
     number: str, body: ExportRequest, ctx: ContextDep, session: SessionDep, account: AccountDep
 ) -> dict[str, Any]:
@@ -138,6 +138,6 @@ def export_case(
     entry.
     """
     case = visible_case(session, number)
-    authorize(session, account, policy.Action.EVIDENCE_EXPORT, case=case, purpose=body.purpose)
-    purpose = require_purpose(policy.Action.EVIDENCE_EXPORT, body.purpose)
+    authorize(session, account, policy.Permission.EVIDENCE_EXPORT, case=case, purpose=body.purpose)
+    purpose = require_purpose(policy.Permission.EVIDENCE_EXPORT, body.purpose)
     return export_package(ctx, session, account, case, purpose)

@@ -84,7 +84,7 @@ def prepare(ctx: AppContext, account: Account, meta: IntakeMetadata) -> Prepared
     """Everything that can be refused before a byte is stored: case, permission, algorithms."""
     with ctx.session() as session:
         case = visible_case(session, meta.case)
-        authorize(session, account, policy.Action.EVIDENCE_INTAKE, case=case)
+        authorize(session, account, policy.Permission.EVIDENCE_INTAKE, case=case)
         if meta.parent is not None:
             lineage.check_parent(session, meta.case, meta.parent.evidence)
     algorithms = required_algorithms(

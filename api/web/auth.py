@@ -52,7 +52,7 @@ class PublicPage(Guard):
         return None
 
 
-def page_guard(action: policy.Action) -> Any:
+def page_guard(action: policy.Permission) -> Any:
     return Depends(PageGuard(action))
 
 
@@ -60,7 +60,7 @@ def public_page() -> Any:
     return Depends(PublicPage())
 
 
-def may(account: Account, action: policy.Action) -> bool:
+def may(account: Account, action: policy.Permission) -> bool:
     """Whether the role permits ``action`` at all: decides which buttons a page offers.
 
     It records nothing and grants nothing; the action itself is decided (and a refusal

@@ -43,12 +43,12 @@ def _page(
     )
 
 
-@router.get("/check", dependencies=[page_guard(policy.Action.WHOAMI)])
+@router.get("/check", dependencies=[page_guard(policy.Permission.WHOAMI)])
 def check_form(request: Request, account: WebAccountDep) -> Response:
     return _page(request, account)
 
 
-@router.post("/check", dependencies=[page_guard(policy.Action.WHOAMI)])
+@router.post("/check", dependencies=[page_guard(policy.Permission.WHOAMI)])
 def check_bundle(
     request: Request,
     ctx: ContextDep,

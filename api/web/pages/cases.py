@@ -10,13 +10,14 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from api.authz import authorize, grants_of, principal_of, scope_of, visible_case
+from api.authz import authorize, grants_of, principal_of, visible_case
 from api.deps import ContextDep, SessionDep
 from api.problems import status_for
 from api.reports import words
 from api.routers import cases as cases_api
 from api.routers import verifications as verifications_api
 from api.schemas import CaseCreate
+from api.services import secrecy
 from api.web.auth import WebAccountDep, may, page_guard
 from api.web.forms import CsrfForm, text
 from api.web.route import WebRoute
@@ -46,19 +47,19 @@ def _list_page(
         account=account,
         status_code=status_code,
         cases=cases_api.list_cases(session, account),
-        can_create=may(account, policy.Action.CASE_CREATE),
+        can_create=may(account, policy.Permission.CASE_CREATE),
         levels=LEVELS,
         error=error,
         form=form or {"number": "", "title": "", "classification": "internal"},
     )
 
 
-@router.get("/cases", dependencies=[page_guard(policy.Action.CASE_LIST)])
+@router.get("/cases", dependencies=[page_guard(policy.Permission.CASE_LIST)])
 def case_list(request: Request, session: SessionDep, account: WebAccountDep) -> Response:
     return _list_page(request, session, account)
 
 
-@router.post("/cases", dependencies=[page_guard(policy.Action.CASE_CREATE)])
+@router.post("/cases", dependencies=[page_guard(policy.Permission.CASE_CREATE)])
 def create_case(
     request: Request,
     session: SessionDep,
@@ -82,20 +83,22 @@ def create_case(
     return RedirectResponse(f"/cases/{case.number}", status_code=303)
 
 
-def _can(session: SessionDep, account: Account, number: str, action: policy.Action) -> bool:
+def _can(session: SessionDep, account: Account, number: str, action: policy.Permission) -> bool:
     """Whether to offer a button: decided by the policy, nothing recorded (not an attempt)."""
     case = visible_case(session, number)
+    scope, borrowings = secrecy.scope(session, case)
     decision = policy.decide(
         principal=principal_of(account),
         action=action,
-        case=scope_of(case),
+        case=scope,
         grants=grants_of(session, account.name, case.number),
+        borrowings=borrowings,
         now=utc_now(),
     )
     return decision.allowed
 
 
-@router.get("/cases/{number}", dependencies=[page_guard(policy.Action.CASE_VIEW)])
+@router.get("/cases/{number}", dependencies=[page_guard(policy.Permission.CASE_VIEW)])
 def case_page(
     request: Request, number: str, session: SessionDep, account: WebAccountDep
 ) -> Response:
@@ -115,12 +118,12 @@ def case_page(
         timeline=list(reversed(rows)),
         grants=timeline.grants(rows, utc_now()),
         borrowings=timeline.borrowings(rows) if classified else None,
-        can_intake=_can(session, account, number, policy.Action.EVIDENCE_INTAKE),
-        can_export=_can(session, account, number, policy.Action.EVIDENCE_EXPORT),
+        can_intake=_can(session, account, number, policy.Permission.EVIDENCE_INTAKE),
+        can_export=_can(session, account, number, policy.Permission.EVIDENCE_EXPORT),
     )
 
 
-@router.post("/cases/{number}/export", dependencies=[page_guard(policy.Action.EVIDENCE_EXPORT)])
+@router.post("/cases/{number}/export", dependencies=[page_guard(policy.Permission.EVIDENCE_EXPORT)])
 def export(
     number: str,
     ctx: ContextDep,
@@ -143,7 +146,7 @@ def export(
 
 
 @router.post(
-    "/cases/{number}/case-report", dependencies=[page_guard(policy.Action.EVIDENCE_EXPORT)]
+    "/cases/{number}/case-report", dependencies=[page_guard(policy.Permission.EVIDENCE_EXPORT)]
 )
 def case_report(
     number: str,
@@ -163,13 +166,13 @@ def case_report(
     )
 
 
-@router.get("/cases/{number}/intake", dependencies=[page_guard(policy.Action.EVIDENCE_INTAKE)])
+@router.get("/cases/{number}/intake", dependencies=[page_guard(policy.Permission.EVIDENCE_INTAKE)])
 def intake_page(
     request: Request, number: str, session: SessionDep, account: WebAccountDep
 ) -> Response:
     """The intake form; the upload itself goes to ``POST /api/v1/evidence`` (multipart)."""
     case = visible_case(session, number)
-    authorize(session, account, policy.Action.EVIDENCE_INTAKE, case=case)
+    authorize(session, account, policy.Permission.EVIDENCE_INTAKE, case=case)
     return page(
         request,
         "intake.html",

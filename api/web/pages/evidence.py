@@ -30,7 +30,7 @@ from custody.report import VerificationReport, parse_report, report_bytes, verif
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
 
-@router.get("/evidence/{evidence_id}", dependencies=[page_guard(policy.Action.EVIDENCE_VIEW)])
+@router.get("/evidence/{evidence_id}", dependencies=[page_guard(policy.Permission.EVIDENCE_VIEW)])
 def item_page(
     request: Request,
     evidence_id: str,
@@ -66,12 +66,12 @@ def item_page(
         lock=lock,
         history_rows=list(reversed(rows)),
         mark=words.classification_mark(case.classification),
-        can_verify=may(account, policy.Action.EVIDENCE_VERIFY),
+        can_verify=may(account, policy.Permission.EVIDENCE_VERIFY),
     )
 
 
 @router.post(
-    "/evidence/{evidence_id}/verify", dependencies=[page_guard(policy.Action.EVIDENCE_VERIFY)]
+    "/evidence/{evidence_id}/verify", dependencies=[page_guard(policy.Permission.EVIDENCE_VERIFY)]
 )
 def verify_now(
     request: Request,
@@ -100,7 +100,7 @@ def verify_now(
 
 
 @router.post(
-    "/evidence/{evidence_id}/report.pdf", dependencies=[page_guard(policy.Action.EVIDENCE_VIEW)]
+    "/evidence/{evidence_id}/report.pdf", dependencies=[page_guard(policy.Permission.EVIDENCE_VIEW)]
 )
 def report_pdf(
     evidence_id: str,
@@ -127,7 +127,7 @@ def report_pdf(
     report = parse_report(canonical)
     if report.evidence_id != evidence_id:
         raise InputError(f"the report is about {report.evidence_id}, not {evidence_id}")
-    authorized_evidence(session, account, policy.Action.EVIDENCE_VIEW, evidence_id)
+    authorized_evidence(session, account, policy.Permission.EVIDENCE_VIEW, evidence_id)
     session.rollback()
     from custody.report import report_hash
 

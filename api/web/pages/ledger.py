@@ -42,7 +42,7 @@ def signatures(note: str, ours: VerifierKey) -> list[NoteSignature]:
     return found
 
 
-@router.get("/ledger", dependencies=[page_guard(policy.Action.LEDGER_CHECKPOINT)])
+@router.get("/ledger", dependencies=[page_guard(policy.Permission.LEDGER_CHECKPOINT)])
 def ledger_page(
     request: Request, ctx: ContextDep, session: SessionDep, account: WebAccountDep
 ) -> Response:

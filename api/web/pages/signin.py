@@ -34,7 +34,7 @@ def _secure(request: Request) -> bool:
 
 
 def _landing(role: str) -> str:
-    may_list = policy.Action.CASE_LIST in policy.ROLE_PERMISSIONS[policy.parse_role(role)]
+    may_list = policy.Permission.CASE_LIST in policy.ROLE_PERMISSIONS[policy.parse_role(role)]
     return "/cases" if may_list else "/ledger"
 
 
@@ -110,7 +110,7 @@ def signin(
     return response
 
 
-@router.post("/signout", dependencies=[page_guard(policy.Action.WHOAMI)])
+@router.post("/signout", dependencies=[page_guard(policy.Permission.WHOAMI)])
 def signout(
     request: Request, ctx: ContextDep, form: Annotated[FormData, Depends(CsrfForm())]
 ) -> Response:

@@ -72,9 +72,9 @@ def read_content(
 ) -> Path:
     """One item's bytes as the download endpoint serves them: authorized, recorded, checked."""
     row, _ = authorized_evidence(
-        session, account, policy.Action.EVIDENCE_DOWNLOAD, str(item["id"]), purpose=purpose
+        session, account, policy.Permission.EVIDENCE_DOWNLOAD, str(item["id"]), purpose=purpose
     )
-    stated = require_purpose(policy.Action.EVIDENCE_DOWNLOAD, purpose)
+    stated = require_purpose(policy.Permission.EVIDENCE_DOWNLOAD, purpose)
     record = intake_of(session, row.id)  # the object the INTAKE entry pinned, not the row's
     chunks = ctx.store.open(record.object_key, record.object_version)
     delivery = Delivery(download_id=str(uuid.uuid4()), size=record.size)
