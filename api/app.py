@@ -25,6 +25,7 @@ from api.routers import (
     keys,
     ledger,
     reports,
+    secrecy,
     tiles,
     verifications,
 )
@@ -45,6 +46,7 @@ ROUTERS = (
     reports.router,
     keys.router,
     tiles.router,
+    secrecy.router,
 )
 VERIFICATION_PROBLEMS = openapi.problems(404, 409, 422, 502)
 """What the verification, evidence-list and export routes can answer besides the common

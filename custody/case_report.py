@@ -23,6 +23,7 @@ from custody.report import (
     _int,
     _list,
     _obj,
+    _opt_int,
     _opt_str,
     _str,
     _str_list,
@@ -160,6 +161,10 @@ class CaseReport:
     purpose: str | None
     items: list[CaseItem]
     pdf_certificate_sha256: str | None
+    # a classified case's 「密级★期限」 and this copy's number (第 N 份); absent otherwise, so
+    # the reports of unclassified cases keep their form
+    secrecy_mark: str | None = None
+    copy_no: int | None = None
 
     @property
     def passed(self) -> bool:
@@ -190,6 +195,8 @@ class CaseReport:
             "purpose": self.purpose,
             "items": [i.to_json() for i in self.items],
             "pdf_certificate_sha256": self.pdf_certificate_sha256,
+            **({"secrecy_mark": self.secrecy_mark} if self.secrecy_mark is not None else {}),
+            **({"copy_no": self.copy_no} if self.copy_no is not None else {}),
         }
 
     @classmethod
@@ -220,6 +227,8 @@ class CaseReport:
                 for i, item in enumerate(_list(m, "items", where))
             ],
             pdf_certificate_sha256=_opt_str(m, "pdf_certificate_sha256", where),
+            secrecy_mark=_opt_str(m, "secrecy_mark", where),
+            copy_no=_opt_int(m, "copy_no", where),
         )
 
 

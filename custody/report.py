@@ -329,6 +329,7 @@ class VerificationReport:
     # SHA-256 of the DER certificate that signs the PDF rendering (PAdES): signed here by
     # the ledger key, so one trusted key also pins the PDF's signer. None in version 1.
     pdf_certificate_sha256: str | None = None
+    secrecy_mark: str | None = None  # 「密级★期限」 of a classified case; absent otherwise
 
     def __post_init__(self) -> None:
         if self.result not in ("pass", "fail"):
@@ -374,6 +375,8 @@ class VerificationReport:
         if self.report_version >= 2:
             value["generated_by_role"] = self.generated_by_role
             value["pdf_certificate_sha256"] = self.pdf_certificate_sha256
+        if self.secrecy_mark is not None:
+            value["secrecy_mark"] = self.secrecy_mark
         return value
 
     @classmethod
@@ -432,6 +435,7 @@ class VerificationReport:
             pdf_certificate_sha256=(
                 _opt_str(m, "pdf_certificate_sha256", where) if later else None
             ),
+            secrecy_mark=_opt_str(m, "secrecy_mark", where),
         )
 
 

@@ -104,6 +104,7 @@ class Requester:
     case_number: str
     case_title: str
     case_classification: str
+    secrecy_mark: str | None = None  # 「密级★期限」 from the case's ledger entries
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -388,6 +389,7 @@ def decide_verification(
         case_number=requester.case_number,
         case_title=requester.case_title,
         case_classification=requester.case_classification,
+        secrecy_mark=requester.secrecy_mark,
         evidence_id=evidence_id,
         original_filename=record.filename,
         content_type=record.content_type,

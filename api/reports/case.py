@@ -127,6 +127,16 @@ def case_document(report: CaseReport, signing: Signing) -> Document:
                     Field(label="案件编号 / Case number", value=r.case_number),
                     Field(label="案件名称 / Case title", value=w.shorten(r.case_title, NAME_LIMIT)),
                     Field(label="密级 / Classification", value=w.level(r.case_classification)),
+                    *(
+                        (
+                            Field(
+                                label="份号 / Copy",
+                                value=f"第 {r.copy_no} 份 / copy No. {r.copy_no}",
+                            ),
+                        )
+                        if r.copy_no is not None
+                        else ()
+                    ),
                     Field(label="承办部门 / Case department", value=w.opt(r.case_department)),
                     Field(label="制作时间 / Made at", value=w.both_times(r.generated_at)),
                     Field(
@@ -162,7 +172,7 @@ def case_document(report: CaseReport, signing: Signing) -> Document:
     return Document(
         title=TITLE,
         subtitle=r.case_number,
-        mark=w.classification_mark(r.case_classification),
+        mark=r.secrecy_mark or w.classification_mark(r.case_classification),
         header=f"电子数据清单 / Data list · {w.shorten(r.case_number, 60)}",
         banner=f"核验结论 / Conclusion: {w.passed(r.passed)}",
         passed=r.passed,

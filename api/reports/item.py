@@ -344,7 +344,7 @@ def signature_blocks(name: str, role: str, department: str, time: str) -> Sectio
 
 def item_document(r: VerificationReport, signing: Signing) -> Document:
     """The verification report as a document; the PDF embeds ``report.json`` and its signature."""
-    mark = w.classification_mark(r.case_classification)
+    mark = r.secrecy_mark or w.classification_mark(r.case_classification)
     how = Section(
         title="独立核验方法 / How to verify independently",
         anchor="how",

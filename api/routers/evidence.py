@@ -27,6 +27,7 @@ from api.schemas import (
     IntakeWarning,
 )
 from api.services import intake as intake_service
+from api.services import secrecy
 from api.services.checkpoints import sign_checkpoint
 from api.services.evidence_view import evidence_public, intake_of, record_touch
 from api.streaming import MultipartIntakeReader, RawBodyReader, boundary_of
@@ -224,12 +225,18 @@ def download(
     record = intake_of(session, row.id)
     chunks: Iterator[bytes] = ctx.store.open(record.object_key, record.object_version)
     delivery = Delivery(download_id=str(uuid.uuid4()), size=record.size)
+    copy_no = secrecy.next_copy_number(session, row.case_number)  # 第 N 份, under the lock
     record_touch(
         session,
         account,
         Action.DOWNLOAD,
         row,
-        {"purpose": stated, "download_id": delivery.download_id, "object_size": record.size},
+        {
+            "purpose": stated,
+            "download_id": delivery.download_id,
+            "object_size": record.size,
+            **({"copy_no": copy_no} if copy_no is not None else {}),
+        },
     )
     session.commit()
 
@@ -243,6 +250,7 @@ def download(
         "Content-Disposition": content_disposition(record.filename),
         "Content-Length": str(record.size),
         "X-Content-Type-Options": "nosniff",
+        **({"X-Custody-Copy-Number": str(copy_no)} if copy_no is not None else {}),
         "X-Custody-SHA256": digests["sha256"],
         "X-Custody-BLAKE3": digests["blake3"],
         "Repr-Digest": "sha-256=:"

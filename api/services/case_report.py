@@ -72,6 +72,9 @@ def build_case_report(
     case: Case,
     purpose: str | None,
     items: Sequence[ItemFacts],
+    *,
+    secrecy_mark: str | None = None,
+    copy_no: int | None = None,
 ) -> RenderedCaseReport:
     """Sign and render the case report (nothing is recorded here)."""
     report = CaseReport(
@@ -103,6 +106,8 @@ def build_case_report(
             for number, f in enumerate(items, start=1)
         ],
         pdf_certificate_sha256=ctx.report_signer.sha256,
+        secrecy_mark=secrecy_mark,
+        copy_no=copy_no,
     )
     canonical = case_report_bytes(report)
     digest = case_report_hash(report)

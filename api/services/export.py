@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from api.context import AppContext
 from api.reports import render_html, signed_report_pdf
+from api.services import secrecy
 from api.services.anchoring_package import anchoring_package
 from api.services.case_report import ItemFacts, build_case_report
 from api.services.checkpoints import cosigned_note, sign_checkpoint
@@ -77,6 +78,11 @@ def export_package(
     disposed: list[str] = []
     facts: list[ItemFacts] = []
     signer = ctx.report_signer
+    procedures = secrecy.load(session, case.number)
+    # a classified case's export is a numbered copy (第 N 份): promised now, so that the case
+    # report can print it, and claimed under the ledger lock when the export is recorded
+    copy_no = procedures.next_copy_number() if procedures.classified else None
+    mark = procedures.classification.mark
     for ev in case_items(session, case):
         state = derive_state(entry_values(session, ev.id))
         if state.status == EvidenceStatus.DISPOSED:
@@ -113,10 +119,13 @@ def export_package(
         )
     # the case report (one signed PDF for the whole case) is rendered before anything is
     # recorded too
-    case_report = build_case_report(ctx, account, case, purpose, facts)
+    case_report = build_case_report(
+        ctx, account, case, purpose, facts, secrecy_mark=mark, copy_no=copy_no
+    )
     session.rollback()  # end the read transaction: nothing has been recorded so far
     # Every report is rendered: now, in one transaction, the verifications, the export and
     # the checkpoint that ends at it. A failure above has recorded nothing.
+    secrecy.claim_copy_number(session, case.number, copy_no)
     for ev, signed in reports:
         record_report(session, account, ev, case, signed)
     report_hashes = {ev.id: signed.hash for ev, signed in reports}
@@ -133,6 +142,7 @@ def export_package(
                 "disposed": disposed,
                 "reports": report_hashes,
                 "case_report": case_report.hash,
+                **({"copy_no": copy_no} if copy_no is not None else {}),
             },
         ),
     )
@@ -154,9 +164,11 @@ def export_package(
         "case": {
             "number": case.number,
             "title": case.title,
-            "classification": case.classification,
+            "classification": procedures.classification.level.value,
             "department": case.department,
+            **({"secrecy_mark": mark} if mark else {}),
         },
+        **({"copy_no": copy_no} if copy_no is not None else {}),
         "exported_by": account.name,
         "exported_by_department": account.department,
         "purpose": purpose,

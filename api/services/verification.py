@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from api.context import AppContext
-from api.services import images
+from api.services import images, secrecy
 from api.services.checkpoints import sign_checkpoint
 from api.services.evidence_view import evidence_state, intake_of, row_facts
 from custody import ledger_store, merkle
@@ -175,13 +175,15 @@ def prepare_report(
     record = intake_of(session, ev.id)
     disposed = evidence_state(session, ev.id).status == EvidenceStatus.DISPOSED
     table_row = row_facts(ev)
+    classification = secrecy.load(session, case.number).classification
     requester = Requester(
         time=utc_now(),
         account=account.name,
         department=account.department,
         case_number=case.number,
         case_title=case.title,
-        case_classification=case.classification,
+        case_classification=classification.level.value,
+        secrecy_mark=classification.mark,
     )
     session.commit()  # step 1 done: no transaction is held while the content is read
     content = read_content(ctx, record)

@@ -84,7 +84,7 @@ def beijing_time(rfc3339_utc: str) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S +08:00")
 
 
-def _cell(text: str) -> str:
+def safe_cell(text: str) -> str:
     """Neutralize spreadsheet formulas: a leading = + - @ TAB CR (or ') gets a ' prefix."""
     return "'" + text if text.startswith(_FORMULA_START) else text
 
@@ -119,24 +119,24 @@ def data_list_csv(rows: Sequence[DataListRow]) -> str:
         writer.writerow(
             [
                 str(row.item),
-                _cell(row.evidence_id),
-                _cell(row.case),
-                _cell(row.category),
-                _cell(row.file_name),
-                _cell(row.format),
-                _cell(row.description),
-                _cell(row.seal_no or ""),
+                safe_cell(row.evidence_id),
+                safe_cell(row.case),
+                safe_cell(row.category),
+                safe_cell(row.file_name),
+                safe_cell(row.format),
+                safe_cell(row.description),
+                safe_cell(row.seal_no or ""),
                 str(row.size),
                 *(row.digests.get(algorithm, "") for algorithm, _ in DIGEST_COLUMNS),
-                _cell(_pairs(row.declared)),
-                _cell(_pairs(row.media_digests)),
-                _cell(_pairs(row.stored_digests)),
-                _cell(row.parts),
+                safe_cell(_pairs(row.declared)),
+                safe_cell(_pairs(row.media_digests)),
+                safe_cell(_pairs(row.stored_digests)),
+                safe_cell(row.parts),
                 row.intake_time,
                 beijing_time(row.intake_time),
-                _cell(row.technician),
-                _cell(row.technician_department),
-                _cell(row.storage),
+                safe_cell(row.technician),
+                safe_cell(row.technician_department),
+                safe_cell(row.storage),
                 row.retention_until or "",
             ]
         )

@@ -78,6 +78,10 @@ class BundleInput:
     # signed case report (one document for the whole case), when the server made them
     report_certificate_pem: str | None = None
     case_report: CaseReportFiles | None = None
+    # a classified case: its 「密级★期限」 and this export's copy number (第 N 份), as the
+    # EXPORT entry records it
+    secrecy_mark: str | None = None
+    copy_no: int | None = None
 
     # anchoring (issue 12): the witness keys the log submits to (their cosignatures are on
     # ``checkpoint_note``), RFC 3161 tokens over the note's body, and the key rotations

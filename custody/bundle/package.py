@@ -97,6 +97,8 @@ def bundle_input(
         verifier_key=package["verifier_key"],
         report_certificate_pem=(package.get("report_certificate") or {}).get("pem"),
         case_report=_case_report(package.get("case_report")),
+        secrecy_mark=package["case"].get("secrecy_mark"),
+        copy_no=_export_copy_no(entries),
         witness_keys=list(package.get("witness_keys") or []),
         timestamps=[base64.b64decode(t["token"]) for t in package.get("timestamps") or []],
         rotations=[
@@ -146,3 +148,12 @@ def save_checked(
                 f"{digests[algorithm]}: refusing to bundle it"
             )
     return target
+
+
+def _export_copy_no(entries: list[BundleEntry]) -> int | None:
+    """The copy number the EXPORT entry (the chain's head) records, not the package's word."""
+    if not entries:
+        return None
+    head = json.loads(max(entries, key=lambda e: e.seq).canonical)
+    number = (head.get("details") or {}).get("copy_no")
+    return number if isinstance(number, int) else None

@@ -24,6 +24,22 @@ class ReadmeFacts:
     first_seq: int
     entry_count: int
     with_content: bool
+    secrecy_mark: str | None = None
+    copy_no: int | None = None
+
+
+def _mark_en(f: ReadmeFacts) -> str:
+    if not f.secrecy_mark:
+        return ""
+    copy = f"  Copy No. {f.copy_no} (第 {f.copy_no} 份)" if f.copy_no else ""
+    return f"{f.secrecy_mark}{copy}\n"
+
+
+def _mark_zh(f: ReadmeFacts) -> str:
+    if not f.secrecy_mark:
+        return ""
+    copy = f"  第 {f.copy_no} 份" if f.copy_no else ""
+    return f"{f.secrecy_mark}{copy}\n"
 
 
 def readme_en(f: ReadmeFacts) -> str:
@@ -34,7 +50,7 @@ def readme_en(f: ReadmeFacts) -> str:
         "verifier with --content-dir DIR."
     )
     first, export = f"{f.first_seq:06d}", f"{f.export_seq:06d}"
-    return f"""Court bundle (BagIt, RFC 8493) — case {f.case_number}
+    return f"""{_mark_en(f)}Court bundle (BagIt, RFC 8493) — case {f.case_number}
 Case title: {f.case_title}
 Classification: {f.classification}
 Exported at {f.exported_at} by {f.exported_by} ({f.department})
@@ -143,7 +159,7 @@ def readme_zh(f: ReadmeFacts) -> str:
         "--content-dir 目录。"
     )
     first, export = f"{f.first_seq:06d}", f"{f.export_seq:06d}"
-    return f"""移交法院数据包（BagIt 格式，RFC 8493）— 案件 {f.case_number}
+    return f"""{_mark_zh(f)}移交法院数据包（BagIt 格式，RFC 8493）— 案件 {f.case_number}
 案件名称：{f.case_title}
 密级：{f.classification}
 导出时间：{f.exported_at}，导出人：{f.exported_by}（{f.department}）

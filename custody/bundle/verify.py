@@ -27,6 +27,7 @@ STEPS = (
     ("entries", verify_ledger.check_entries),
     ("case chain", verify_ledger.check_case_chain),
     ("export", verify_ledger.check_export),
+    ("numbered copies", verify_ledger.check_copies),
     ("rotation proofs", verify_anchor.check_rotation_proofs),
     ("witness cosignatures", verify_anchor.check_cosignatures_step),
     ("RFC 3161 timestamps", verify_anchor.check_timestamps),

@@ -29,6 +29,7 @@ from custody.errors import BundleError, CustodyError
 from custody.ledger import ENTRY_FIELDS, GENESIS_PREV, Action
 from custody.merkle import leaf_hash, parse_consistency_proof, parse_inclusion_proof
 from custody.rotation import key_for_size
+from custody.secrecy.record import CaseSecrecy
 
 CHAIN_ITEM = "case chain"
 
@@ -299,4 +300,43 @@ def check_consistency(v: VerifyContext) -> None:
         f"{item}: a consistency proof from tree size {proof.first} to {proof.second}; check it "
         "against your earlier checkpoint with `custody-verify ledger consistency OLD "
         "data/ledger/checkpoint.txt --proof data/ledger/consistency.json`",
+    )
+
+
+COPIES_ITEM = "numbered copies"
+
+
+def check_copies(v: VerifyContext) -> None:
+    """A classified case's copies (第 N 份) are numbered once each, and case.json says which.
+
+    A copy number recorded twice means two holders carry the same "copy No. N": the
+    register could no longer tell which one was destroyed.
+    """
+    values = [value for _, (_, value) in sorted(v.entries.items())]
+    if not values or values[0].get("action") != Action.CASE_CREATED:
+        return  # reported by the case chain
+    state = CaseSecrecy.fold(values)
+    if not state.classified and not state.copies:
+        return
+    problems = [
+        f"copy number {number} is recorded again by entry {seq}: a copy number was reused"
+        for number, seq in state.reused_copy_numbers
+    ]
+    export = v.export_entry()
+    if export is not None:
+        recorded = (export[1].get("details") or {}).get("copy_no")
+        named = (v.case or {}).get("export", {}).get("copy_no")
+        if named != recorded:
+            problems.append(
+                f"data/case.json names copy {named}, but the export entry records copy "
+                f"{recorded} — the copy number was changed"
+            )
+    if problems:
+        for p in problems:
+            v.fail(COPIES_ITEM, f"{COPIES_ITEM}: {p}")
+        return
+    v.ok(
+        COPIES_ITEM,
+        f"{COPIES_ITEM}: {len(state.copies)} numbered copies of case {state.number}, each "
+        "number recorded once",
     )
