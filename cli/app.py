@@ -19,6 +19,7 @@ from cli import (
     evidence,
     export_cmd,
     ledger,
+    secrecy_cmds,
     storage_cmd,
     verify_cmds,
     witness_cmd,
@@ -44,6 +45,11 @@ app.add_typer(accounts.account_app, name="account")
 app.add_typer(accounts.grant_app, name="grant")
 app.add_typer(custody_cmds.transfer_app, name="transfer")
 app.add_typer(custody_cmds.dispose_app, name="dispose")
+app.add_typer(secrecy_cmds.classification_app, name="classification")
+app.add_typer(secrecy_cmds.borrow_app, name="borrow")
+app.add_typer(secrecy_cmds.copy_app, name="copy")
+app.add_typer(secrecy_cmds.destroy_app, name="destroy")
+app.command("register")(secrecy_cmds.register_command)
 app.add_typer(storage_cmd.app, name="storage")
 app.add_typer(witness_cmd.app, name="witness")
 app.command("hold")(custody_cmds.hold)

@@ -227,8 +227,8 @@ class CaseReport:
                 for i, item in enumerate(_list(m, "items", where))
             ],
             pdf_certificate_sha256=_opt_str(m, "pdf_certificate_sha256", where),
-            secrecy_mark=_opt_str(m, "secrecy_mark", where),
-            copy_no=_opt_int(m, "copy_no", where),
+            secrecy_mark=_opt_str(m, "secrecy_mark", where) if "secrecy_mark" in m else None,
+            copy_no=_opt_int(m, "copy_no", where) if "copy_no" in m else None,
         )
 
 

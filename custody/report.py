@@ -435,7 +435,7 @@ class VerificationReport:
             pdf_certificate_sha256=(
                 _opt_str(m, "pdf_certificate_sha256", where) if later else None
             ),
-            secrecy_mark=_opt_str(m, "secrecy_mark", where),
+            secrecy_mark=_opt_str(m, "secrecy_mark", where) if "secrecy_mark" in m else None,
         )
 
 

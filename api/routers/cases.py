@@ -61,7 +61,6 @@ def create_case(body: CaseCreate, session: SessionDep, account: AccountDep) -> C
     classification = policy.parse_level(body.classification)
     period = parse_period(body.secrecy_period) if body.secrecy_period else None
     basis = (body.secrecy_basis or "").strip()
-    rules.check_classification(classification, period, basis, utc_now())
     department = body.department or account.department
     refusal = None
     if department != account.department:
@@ -82,6 +81,7 @@ def create_case(body: CaseCreate, session: SessionDep, account: AccountDep) -> C
             details={"number": body.number},
         )
         raise PermissionDenied(refusal)
+    rules.check_classification(classification, period, basis, utc_now())
     if session.get(Case, body.number) is not None:
         _refuse_number(session, account, body.number)
     case = Case(

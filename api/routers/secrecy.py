@@ -456,6 +456,50 @@ def propose_destruction(
 
 
 @router.post(
+    "/cases/{number}/destructions/{list_id}/witness",
+    response_model=dict[str, Any],
+    dependencies=[guard(P.DESTRUCTION_WITNESS)],
+    responses=problems(403, 404, 409, 502),
+)
+def witness_destruction(
+    number: CaseNumberPath,
+    list_id: Id,
+    body: WitnessBody,
+    ctx: ContextDep,
+    session: SessionDep,
+    account: AccountDep,
+) -> dict[str, Any]:
+    """The named witness confirms at the designated place; only then is the content deleted.
+
+    Repeating the call after a storage failure retries the deletion of what remains.
+    """
+    case = _open(session, account, P.DESTRUCTION_WITNESS, number)
+    state = _locked(session, case)
+    dl = state.destructions.get(list_id)
+    retry = dl is not None and dl.status() == "witnessed" and dl.witness == account.name
+    if not retry:
+        with _recorded(session, account, P.DESTRUCTION_WITNESS, case):
+            dl = rules.witness_destruction(state, list_id, principal_of(account), body.place)
+        assert dl is not None
+        _append(
+            session,
+            account,
+            Action.DESTRUCTION_WITNESSED,
+            case,
+            {"list_id": dl.id, "place": body.place, "statement": body.statement},
+        )
+    session.commit()
+    assert dl is not None
+    for evidence_id in dl.items:
+        ev = session.get(Evidence, evidence_id)
+        if ev is None:
+            raise InputError(f"item {evidence_id} has no evidence row; restore it first")
+        if evidence_state(session, evidence_id).status == EvidenceStatus.DISPOSAL_APPROVED:
+            remove_content(ctx, session, account, ev)
+    return destruction_json(secrecy.load(session, case.number).destructions[dl.id], case.number)
+
+
+@router.post(
     "/cases/{number}/destructions/{list_id}/{decision}",
     response_model=dict[str, Any],
     dependencies=[guard(P.DESTRUCTION_APPROVE)],
@@ -505,48 +549,4 @@ def decide_destruction(
         {"list_id": dl.id, "reason": body.reason},
     )
     session.commit()
-    return destruction_json(secrecy.load(session, case.number).destructions[dl.id], case.number)
-
-
-@router.post(
-    "/cases/{number}/destructions/{list_id}/witness",
-    response_model=dict[str, Any],
-    dependencies=[guard(P.DESTRUCTION_WITNESS)],
-    responses=problems(403, 404, 409, 502),
-)
-def witness_destruction(
-    number: CaseNumberPath,
-    list_id: Id,
-    body: WitnessBody,
-    ctx: ContextDep,
-    session: SessionDep,
-    account: AccountDep,
-) -> dict[str, Any]:
-    """The named witness confirms at the designated place; only then is the content deleted.
-
-    Repeating the call after a storage failure retries the deletion of what remains.
-    """
-    case = _open(session, account, P.DESTRUCTION_WITNESS, number)
-    state = _locked(session, case)
-    dl = state.destructions.get(list_id)
-    retry = dl is not None and dl.status() == "witnessed" and dl.witness == account.name
-    if not retry:
-        with _recorded(session, account, P.DESTRUCTION_WITNESS, case):
-            dl = rules.witness_destruction(state, list_id, principal_of(account), body.place)
-        assert dl is not None
-        _append(
-            session,
-            account,
-            Action.DESTRUCTION_WITNESSED,
-            case,
-            {"list_id": dl.id, "place": body.place, "statement": body.statement},
-        )
-    session.commit()
-    assert dl is not None
-    for evidence_id in dl.items:
-        ev = session.get(Evidence, evidence_id)
-        if ev is None:
-            raise InputError(f"item {evidence_id} has no evidence row; restore it first")
-        if evidence_state(session, evidence_id).status == EvidenceStatus.DISPOSAL_APPROVED:
-            remove_content(ctx, session, account, ev)
     return destruction_json(secrecy.load(session, case.number).destructions[dl.id], case.number)

@@ -50,7 +50,10 @@ COPY_HEADER = (
 
 
 def _step(step: Any) -> str:
-    return f"{step.actor} {rfc3339(step.time)} (#{step.seq})" if step is not None else ""
+    if step is None:
+        return ""
+    note = f" — {step.note}" if step.note else ""
+    return f"{step.actor} {rfc3339(step.time)} (#{step.seq}){note}"
 
 
 def register_value(state: CaseSecrecy, title: str, now: datetime, by: str) -> dict[str, Any]:

@@ -230,7 +230,13 @@ def test_clearance_below_classification_hides_the_case(
 ) -> None:
     r = client.post(
         "/api/v1/cases",
-        json={"number": "TS-1", "title": "绝密", "classification": "secret"},
+        json={
+            "number": "TS-1",
+            "title": "绝密",
+            "classification": "secret",
+            "secrecy_period": "5",
+            "secrecy_basis": "定密依据",
+        },
         headers=technician.headers,
     )
     assert r.status_code == 201

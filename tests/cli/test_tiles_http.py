@@ -36,8 +36,12 @@ class TokenBackend:
 def fill(served: Served) -> None:
     with served.http() as h:
         for number, level in (("2026-OPEN-1", "internal"), ("2026-SECRET-1", "secret")):
+            secrecy = (
+                {"secrecy_period": "5", "secrecy_basis": "定密依据"} if level == "secret" else {}
+            )
             r = h.post(
-                "/api/v1/cases", json={"number": number, "title": number, "classification": level}
+                "/api/v1/cases",
+                json={"number": number, "title": number, "classification": level, **secrecy},
             )
             assert r.status_code == 201, r.text
             r = h.post(

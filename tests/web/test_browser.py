@@ -57,7 +57,7 @@ def unlabelled(page: Any) -> list[str]:
     return result
 
 
-def create_case(page: Any, live: Live, number: str, title: str, level: str = "secret") -> None:
+def create_case(page: Any, live: Live, number: str, title: str, level: str = "internal") -> None:
     page.goto(f"{live.url}/cases")
     page.locator("#number").fill(number)
     page.locator("#title").fill(title)

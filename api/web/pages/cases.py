@@ -67,10 +67,11 @@ def create_case(
     form: Annotated[FormData, Depends(CsrfForm())],
 ) -> Response:
     """``POST /api/v1/cases`` itself: the same checks, refusals and ``case.created`` entry."""
-    values = {k: text(form, k, limit=1000) for k in ("number", "title", "classification")}
+    fields = ("number", "title", "classification", "secrecy_period", "secrecy_basis")
+    values = {k: text(form, k, limit=2000) for k in fields}
     values["classification"] = values["classification"] or "internal"
     try:
-        body = CaseCreate(**values)
+        body = CaseCreate(**{k: v for k, v in values.items() if v or k in fields[:3]})
         case = cases_api.create_case(body, session, account)
     except ValidationError as e:
         problems = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
