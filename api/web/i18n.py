@@ -83,8 +83,10 @@ M: dict[str, tuple[str, str]] = {
     "case.secrecy_period": ("保密期限", "Secrecy period"),
     "case.secrecy_basis": ("定密依据", "Basis of classification"),
     "cases.secrecy_help": (
-        "秘密、机密、绝密案件必填：期限为年数（如 10）或截止日期（如 2030-06-30），并写明定密依据；定密须经部门负责人批准。",
-        "Required for 秘密/机密/绝密: years (e.g. 10) or an end date (2030-06-30), and the basis; a leader approves the classification.",
+        "秘密、机密、绝密案件必填：期限为年数（如 10）或截止日期（如 2030-06-30），"
+        "并写明定密依据；定密须经部门负责人批准。",
+        "Required for 秘密/机密/绝密: years (e.g. 10) or an end date (2030-06-30), and the "
+        "basis; a leader approves the classification.",
     ),
     "case.department": ("承办部门", "Department"),
     "case.items": ("证据数", "Items"),
