@@ -11,6 +11,7 @@ import importlib
 import sys
 
 BENCHES = (
+    "bench.bench_startup",
     "bench.bench_digests",
     "bench.bench_intake",
     "bench.bench_s3",

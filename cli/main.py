@@ -16,8 +16,21 @@ SERVER_EXTRA_MISSING = (
 _OWN_PACKAGES = frozenset({"api", "cli", "custody", "storage"})
 
 
+OFFLINE_FAST_PATH = frozenset({"hash"})
+"""Commands served by the argparse verifier, so they start without Typer, httpx or rich."""
+
+
 def main() -> None:
-    """Run ``custody``; exit 2 with :data:`SERVER_EXTRA_MISSING` if the extra is absent."""
+    """Run ``custody``; exit 2 with :data:`SERVER_EXTRA_MISSING` if the extra is absent.
+
+    ``custody hash`` goes straight to :mod:`custody.__main__` (same checks, same lines and
+    JSON from :mod:`custody.verdicts`): importing the whole Typer app costs ~0.5 s of
+    start-up, more than hashing a small file (issue 15).
+    """
+    if len(sys.argv) > 1 and sys.argv[1] in OFFLINE_FAST_PATH:
+        from custody.__main__ import main as offline_main
+
+        raise SystemExit(offline_main(sys.argv[1:]))
     try:
         from cli.app import app
     except ImportError as e:
