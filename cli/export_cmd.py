@@ -13,22 +13,60 @@ from cli.client import ApiClient
 from cli.evidence import progress_bar
 from cli.output import JsonOpt, emit_json, out
 from custody.bundle import write_bundle
-from custody.bundle.package import bundle_input, save_checked
+from custody.bundle.package import bundle_input, is_image, save_checked
 from custody.digests import CHUNK_SIZE
 from custody.errors import InputError
 from custody.ledger import rfc3339, utc_now
 
 
-def _download(api: ApiClient, ev: dict[str, Any], purpose: str, into: Path, advance: Any) -> Path:
-    """Stream the content to a temp file, checking it against the recorded digests."""
-    with api.stream(f"/api/v1/evidence/{ev['id']}/content", params={"purpose": purpose}) as r:
+def _download(
+    api: ApiClient,
+    url: str,
+    target: Path,
+    *,
+    label: str,
+    digests: dict[str, str],
+    purpose: str,
+    advance: Any,
+) -> Path:
+    """Stream content to a temp file, checking it against the recorded digests."""
+    with api.stream(url, params={"purpose": purpose}) as r:
         return save_checked(
-            r.iter_bytes(CHUNK_SIZE),
-            into / str(ev["id"]),
-            evidence_id=str(ev["id"]),
-            digests=ev["digests"],
-            progress=advance,
+            r.iter_bytes(CHUNK_SIZE), target, evidence_id=label, digests=digests, progress=advance
         )
+
+
+def _download_item(
+    api: ApiClient, ev: dict[str, Any], purpose: str, into: Path, advance: Any
+) -> tuple[Path | None, list[Path]]:
+    """An opaque item as one file; an image as its parts, each checked on its own."""
+    base = f"/api/v1/evidence/{ev['id']}"
+    if not is_image(ev):
+        target = into / str(ev["id"])
+        return _download(
+            api,
+            f"{base}/content",
+            target,
+            label=str(ev["id"]),
+            digests=ev["digests"],
+            purpose=purpose,
+            advance=advance,
+        ), []
+    folder = into / str(ev["id"])
+    folder.mkdir()
+    paths = [
+        _download(
+            api,
+            f"{base}/parts/{p['index']}/content",
+            folder / f"{p['index']:04d}",
+            label=f"{ev['id']} part {p['index']} ({p.get('name')})",
+            digests=p["digests"],
+            purpose=purpose,
+            advance=advance,
+        )
+        for p in ev["parts"]
+    ]
+    return None, paths
 
 
 def export_bundle(
@@ -41,19 +79,25 @@ def export_bundle(
         progress_bar(quiet) as progress,
     ):
         content: dict[str, Path] = {}
+        parts: dict[str, list[Path]] = {}
         if with_content:
             total = sum(i["evidence"]["size"] for i in downloadable)
             task = progress.add_task("download", total=total)
             for item in downloadable:
-                content[item["evidence"]["id"]] = _download(
+                whole, pieces = _download_item(
                     api,
                     item["evidence"],
                     purpose,
                     Path(tmp),
                     lambda n: progress.update(task, advance=n),
                 )
-        data = bundle_input(package, content=content, exported_at=rfc3339(utc_now()))
-        total_bytes = sum(p.stat().st_size for p in content.values())
+                if whole is not None:
+                    content[item["evidence"]["id"]] = whole
+                if pieces:
+                    parts[item["evidence"]["id"]] = pieces
+        data = bundle_input(package, content=content, parts=parts, exported_at=rfc3339(utc_now()))
+        files = [*content.values(), *(p for pieces in parts.values() for p in pieces)]
+        total_bytes = sum(p.stat().st_size for p in files)
         task = progress.add_task("bundle", total=total_bytes or None)
         write_bundle(
             data,

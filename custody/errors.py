@@ -152,6 +152,13 @@ class UnknownEvidence(NotFound):
     title = "Unknown evidence"
 
 
+class UnknownPart(NotFound):
+    """The item has no stored part with that number (or is one file, not an image)."""
+
+    code = "unknown-part"
+    title = "Unknown part"
+
+
 class UnknownAccount(NotFound):
     code = "unknown-account"
     title = "Unknown account"

@@ -5,18 +5,16 @@ from __future__ import annotations
 import base64
 import functools
 import json
-import uuid
-from collections.abc import Iterator
 from typing import Annotated, BinaryIO, cast
 
 import anyio.to_thread
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from api.authz import authorized_evidence, get_evidence, require_purpose
+from api.authz import authorized_evidence, get_evidence
 from api.deps import AccountDep, ContextDep, SessionDep, guard
-from api.downloads import Delivery, RecordedDownload
+from api.downloads import RecordedDownload
 from api.headers import content_disposition, safe_media_type
 from api.openapi import problems
 from api.schemas import (
@@ -26,10 +24,10 @@ from api.schemas import (
     InclusionProofPublic,
     IntakeWarning,
 )
+from api.services import content
 from api.services import intake as intake_service
-from api.services import secrecy
 from api.services.checkpoints import sign_checkpoint
-from api.services.evidence_view import evidence_public, intake_of, record_touch
+from api.services.evidence_view import evidence_public, record_touch
 from api.streaming import MultipartIntakeReader, RawBodyReader, boundary_of
 from custody import ledger_store, policy
 from custody.checkpoint import parse_checkpoint
@@ -197,60 +195,26 @@ def show_evidence(
     return evidence_public(session, row)
 
 
-@router.get(
-    "/{evidence_id}/content",
-    response_class=StreamingResponse,
-    dependencies=[guard(policy.Permission.EVIDENCE_DOWNLOAD)],
-    responses={
-        200: {
-            "description": "The content, streamed; its digests are in the headers",
-            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
-        },
-        **problems(404, 409, 502),
+DOWNLOAD_RESPONSES = {
+    200: {
+        "description": "The content, streamed; its digests are in the headers",
+        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
     },
-)
-def download(
-    evidence_id: str,
-    ctx: ContextDep,
-    session: SessionDep,
-    account: AccountDep,
-    purpose: Annotated[str | None, Query(max_length=1000, description="why (required)")] = None,
-) -> StreamingResponse:
-    """Stream the content; the ledger records the attempt first and what was delivered after."""
-    row, _ = authorized_evidence(
-        session, account, policy.Permission.EVIDENCE_DOWNLOAD, evidence_id, purpose=purpose
-    )
-    stated = require_purpose(policy.Permission.EVIDENCE_DOWNLOAD, purpose)
-    # what is served, and how it is labelled, is what the INTAKE entry recorded, not the row
-    record = intake_of(session, row.id)
-    chunks: Iterator[bytes] = ctx.store.open(record.object_key, record.object_version)
-    delivery = Delivery(download_id=str(uuid.uuid4()), size=record.size)
-    copy_no = secrecy.next_copy_number(session, row.case_number)  # 第 N 份, under the lock
-    record_touch(
-        session,
-        account,
-        Action.DOWNLOAD,
-        row,
-        {
-            "purpose": stated,
-            "download_id": delivery.download_id,
-            "object_size": record.size,
-            **({"copy_no": copy_no} if copy_no is not None else {}),
-        },
-    )
-    session.commit()
+    **problems(403, 404, 409, 502),
+}
 
-    def ended(result: Delivery) -> None:
-        with ctx.session() as s:
-            record_touch(s, account, Action.DOWNLOAD_ENDED, row, result.details())
-            s.commit()
 
-    digests = record.digests
+def _recorded_download(ctx: ContextDep, account: AccountDep, serving: content.Serving) -> Response:
+    def ended(_: object) -> None:
+        content.end(ctx, account, serving)
+
+    digests = serving.digests
     headers = {
-        "Content-Disposition": content_disposition(record.filename),
-        "Content-Length": str(record.size),
+        "Content-Disposition": content_disposition(serving.filename),
+        "Content-Length": str(serving.size),
         "X-Content-Type-Options": "nosniff",
-        **({"X-Custody-Copy-Number": str(copy_no)} if copy_no is not None else {}),
+        **({"X-Custody-Copy-Number": str(serving.copy_no)} if serving.copy_no else {}),
+        **({"X-Custody-Part": str(serving.part)} if serving.part is not None else {}),
         "X-Custody-SHA256": digests["sha256"],
         "X-Custody-BLAKE3": digests["blake3"],
         "Repr-Digest": "sha-256=:"
@@ -258,12 +222,56 @@ def download(
         + ":",
     }
     return RecordedDownload(
-        chunks,
-        delivery=delivery,
+        content.chunks(ctx, serving),
+        delivery=serving.delivery,
         on_end=ended,
-        media_type=safe_media_type(record.content_type),
+        # one segment is an image file, not the item's declared type
+        media_type="application/octet-stream"
+        if serving.part is not None
+        else safe_media_type(serving.content_type),
         headers=headers,
     )
+
+
+@router.get(
+    "/{evidence_id}/content",
+    response_class=StreamingResponse,
+    dependencies=[guard(policy.Permission.EVIDENCE_DOWNLOAD)],
+    responses=DOWNLOAD_RESPONSES,
+)
+def download(
+    evidence_id: str,
+    ctx: ContextDep,
+    session: SessionDep,
+    account: AccountDep,
+    purpose: Annotated[str | None, Query(max_length=1000, description="why (required)")] = None,
+) -> Response:
+    """Stream the content; the ledger records the attempt first and what was delivered after.
+
+    For an image of several parts this is the parts joined in order, which the item's
+    top-level digests describe; ``/parts/{index}/content`` serves one segment file.
+    """
+    return _recorded_download(ctx, account, content.start(session, account, evidence_id, purpose))
+
+
+@router.get(
+    "/{evidence_id}/parts/{index}/content",
+    response_class=StreamingResponse,
+    dependencies=[guard(policy.Permission.EVIDENCE_DOWNLOAD)],
+    responses=DOWNLOAD_RESPONSES,
+)
+def download_part(
+    evidence_id: str,
+    index: Annotated[int, Path(ge=1, le=100_000, description="1-based part number (E01 is 1)")],
+    ctx: ContextDep,
+    session: SessionDep,
+    account: AccountDep,
+    purpose: Annotated[str | None, Query(max_length=1000, description="why (required)")] = None,
+) -> Response:
+    """Stream one stored part of an image (a segment file, as the imager wrote it), recorded
+    like any download and checked against that part's digests in the INTAKE entry."""
+    serving = content.start(session, account, evidence_id, purpose, part=index)
+    return _recorded_download(ctx, account, serving)
 
 
 @router.get(

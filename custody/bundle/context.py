@@ -95,6 +95,16 @@ class VerifyContext:
             self.hashes[rel] = hash_path(path)
         return self.hashes[rel]
 
+    def find_copy(self, candidates: Sequence[Path], sha256: str) -> tuple[Path, Hashed] | None:
+        """The first of ``candidates`` (outside the bag) whose SHA-256 is ``sha256``."""
+        for path in candidates:
+            key = f"\x00{path}"
+            if key not in self.hashes:
+                self.hashes[key] = hash_path(path)
+            if self.hashes[key].sha256 == sha256:
+                return path, self.hashes[key]
+        return None
+
     # what earlier steps found
 
     @property

@@ -42,6 +42,8 @@ class BundleEvidence:
     parts: list[dict[str, Any]] = field(default_factory=list)
     image: dict[str, Any] | None = None
     derived_from: dict[str, str] | None = None
+    # an image's stored parts, in order, when its content is bundled (one file per part)
+    part_paths: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

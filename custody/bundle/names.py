@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from custody.errors import BundleError
 
@@ -64,3 +65,12 @@ def safe_rel(path: str) -> bool:
         return False
     parts = path.split("/")
     return all(p not in ("", ".", "..") for p in parts)
+
+
+def part_file_names(names: Sequence[str]) -> list[str]:
+    """Bag file names for an image's parts, in order: the imager's own names where they are
+    safe and distinct (``ewfverify img.E01`` finds its siblings by name), else numbered."""
+    safe = [safe_file_name(n) for n in names]
+    if len(set(safe)) == len(safe) and FALLBACK_CONTENT_NAME not in safe:
+        return safe
+    return [f"{i:04d}-{n}" for i, n in enumerate(safe, start=1)]

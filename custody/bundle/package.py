@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,10 @@ def _category(content_type: str) -> str:
 
 
 def _bundle_evidence(
-    item: dict[str, Any], content_path: Path | None, intake_times: dict[str, str]
+    item: dict[str, Any],
+    content_path: Path | None,
+    part_paths: Sequence[Path],
+    intake_times: dict[str, str],
 ) -> BundleEvidence:
     ev = item["evidence"]
     return BundleEvidence(
@@ -54,13 +57,26 @@ def _bundle_evidence(
         parts=list(ev.get("parts") or []),
         image=ev.get("image"),
         derived_from=ev.get("derived_from"),
+        part_paths=tuple(part_paths),
     )
 
 
+def is_image(evidence: Mapping[str, Any]) -> bool:
+    """Whether an item's content is bundled part by part (an image) rather than as one file."""
+    return bool(evidence.get("parts")) and evidence.get("format", "file") != "file"
+
+
 def bundle_input(
-    package: dict[str, Any], *, content: dict[str, Path], exported_at: str
+    package: dict[str, Any],
+    *,
+    content: Mapping[str, Path],
+    exported_at: str,
+    parts: Mapping[str, Sequence[Path]] | None = None,
 ) -> BundleInput:
     """The server's export package (``POST /cases/{n}/exports``) as bundle values.
+
+    ``content`` holds each opaque item's downloaded file and ``parts`` each image's part
+    files, in order (an image is bundled as the segment files the imager wrote).
 
     Intake times are taken verbatim from the INTAKE entries, so the data list shows exactly
     what the ledger records.
@@ -71,7 +87,12 @@ def bundle_input(
         if v.get("action") == Action.INTAKE
     }
     evidence = [
-        _bundle_evidence(i, content.get(i["evidence"]["id"]), intake_times)
+        _bundle_evidence(
+            i,
+            content.get(i["evidence"]["id"]),
+            (parts or {}).get(i["evidence"]["id"], ()),
+            intake_times,
+        )
         for i in package["items"]
     ]
     entries = [

@@ -10,13 +10,14 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from custody.bundle import verify_parts
 from custody.bundle.context import VerifyContext
 from custody.bundle.data_list import DataListRow, parse_data_list_csv
-from custody.bundle.files import Hashed, hash_path
+from custody.bundle.files import Hashed
 from custody.bundle.names import SAFE_ID
 from custody.canonical import canonical_json
 from custody.checkpoint import open_checkpoint
@@ -275,6 +276,12 @@ def check_content(v: VerifyContext) -> None:
         if not SAFE_ID.fullmatch(evidence_id):
             continue
         with v.guard(item):
+            intake = v.intake_entries().get(evidence_id)
+            if intake is not None and verify_parts.is_image_entry(intake[1]):
+                if index is None and v.content_dir is not None:
+                    index = _index_by_size(v.content_dir)
+                verify_parts.check_image_content(v, item, evidence_id, intake, index)
+                continue
             expected = _expected(v, evidence_id, items.get(evidence_id))
             if expected is None:
                 v.fail(item, f"{item}: no recorded digests to check it against")
@@ -299,7 +306,7 @@ def check_content(v: VerifyContext) -> None:
                 continue
             if index is None:
                 index = _index_by_size(v.content_dir)
-            found = _find(v, index.get(size, []), digests["sha256"])
+            found = v.find_copy(index.get(size, []), digests["sha256"])
             if found is None:
                 v.fail(
                     item,
@@ -332,16 +339,6 @@ def _expected(
     if "sha256" not in digests:
         return None
     return size, digests, name
-
-
-def _find(v: VerifyContext, candidates: Sequence[Path], sha256: str) -> tuple[Path, Hashed] | None:
-    for path in candidates:
-        key = f"\x00{path}"
-        if key not in v.hashes:
-            v.hashes[key] = hash_path(path)
-        if v.hashes[key].sha256 == sha256:
-            return path, v.hashes[key]
-    return None
 
 
 def _compare_content(

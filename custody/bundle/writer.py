@@ -20,8 +20,20 @@ from custody.bundle import bagit
 from custody.bundle.anchor_input import check_anchoring
 from custody.bundle.data_list import DataListRow, data_list_csv
 from custody.bundle.files import BagWriter, fsync_dir
-from custody.bundle.model import BUNDLE_FORMAT, BUNDLE_FORMAT_VERSION, BundleEntry, BundleInput
-from custody.bundle.names import check_id, entry_file, safe_file_name, timestamp_file
+from custody.bundle.model import (
+    BUNDLE_FORMAT,
+    BUNDLE_FORMAT_VERSION,
+    BundleEntry,
+    BundleEvidence,
+    BundleInput,
+)
+from custody.bundle.names import (
+    check_id,
+    entry_file,
+    part_file_names,
+    safe_file_name,
+    timestamp_file,
+)
 from custody.bundle.readme import ReadmeFacts, readme_en, readme_zh
 from custody.bundle.sums import sums_line
 from custody.canonical import canonical_json
@@ -213,6 +225,7 @@ def _write_items(
                     f"content of {ev.id} ({ev.content_path}) does not match its recorded "
                     "digests; refusing to export a copy that differs from the evidence"
                 )
+        part_rels = _write_parts(bag, ev, progress) if with_content and ev.part_paths else []
         items.append(
             {
                 "item": number,
@@ -233,8 +246,11 @@ def _write_items(
                 "content": content_rel,
                 "format": ev.format,
                 "parts": [
-                    {k: p[k] for k in ("index", "name", "size", "digests") if k in p}
-                    for p in ev.parts
+                    {
+                        **{k: p[k] for k in ("index", "name", "size", "digests") if k in p},
+                        **({"content": part_rels[i]} if part_rels else {}),
+                    }
+                    for i, p in enumerate(ev.parts)
                 ],
                 "image": ev.image,
                 "derived_from": ev.derived_from,
@@ -269,6 +285,34 @@ def _write_items(
             )
         )
     return items, rows
+
+
+def _write_parts(
+    bag: BagWriter, ev: BundleEvidence, progress: Callable[[int], None] | None
+) -> list[str]:
+    """Copy an image's parts into ``evidence/{id}/parts/`` under the imager's names, each
+    checked against its own recorded digests; return their bag paths (below ``data/``)."""
+    if len(ev.part_paths) != len(ev.parts):
+        raise BundleError(
+            f"{ev.id}: {len(ev.part_paths)} part files given for {len(ev.parts)} recorded parts"
+        )
+    names = part_file_names([str(p.get("name") or "") for p in ev.parts])
+    rels = []
+    for part, path, name in zip(ev.parts, ev.part_paths, names, strict=True):
+        rel = f"evidence/{ev.id}/parts/{name}"
+        written = bag.copy(f"data/{rel}", Path(path), progress)
+        recorded = part.get("digests") or {}
+        if (
+            written.size != part.get("size")
+            or written.sha256 != recorded.get("sha256")
+            or ("blake3" in recorded and written.blake3 != recorded["blake3"])
+        ):
+            raise BundleError(
+                f"part {part.get('index')} ({part.get('name')}) of {ev.id} ({path}) does not "
+                "match its recorded digests; refusing to export a copy that differs"
+            )
+        rels.append(rel)
+    return rels
 
 
 def _write_anchoring(bag: BagWriter, data: BundleInput) -> None:

@@ -15,7 +15,6 @@ import re
 import shutil
 import tempfile
 import time
-import uuid
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,15 +23,12 @@ from typing import Any
 
 from sqlmodel import Session
 
-from api.authz import authorized_evidence, require_purpose
 from api.context import AppContext
-from api.downloads import Delivery
 from api.routers.verifications import ExportRequest, export_case
-from api.services.evidence_view import intake_of, record_touch
-from custody import policy
+from api.services import content
 from custody.bundle import write_bundle
-from custody.bundle.package import bundle_input, save_checked
-from custody.ledger import Action, rfc3339, utc_now
+from custody.bundle.package import bundle_input, is_image, save_checked
+from custody.ledger import rfc3339, utc_now
 from custody.models import Account
 
 STORED_FROM = 1024 * 1024  # larger members are stored, not deflated: evidence rarely shrinks
@@ -68,34 +64,29 @@ def read_content(
     account: Account,
     item: dict[str, Any],
     purpose: str,
-    into: Path,
+    target: Path,
+    *,
+    part: int | None = None,
 ) -> Path:
-    """One item's bytes as the download endpoint serves them: authorized, recorded, checked."""
-    row, _ = authorized_evidence(
-        session, account, policy.Permission.EVIDENCE_DOWNLOAD, str(item["id"]), purpose=purpose
-    )
-    stated = require_purpose(policy.Permission.EVIDENCE_DOWNLOAD, purpose)
-    record = intake_of(session, row.id)  # the object the INTAKE entry pinned, not the row's
-    chunks = ctx.store.open(record.object_key, record.object_version)
-    delivery = Delivery(download_id=str(uuid.uuid4()), size=record.size)
-    details = {"purpose": stated, "download_id": delivery.download_id, "object_size": record.size}
-    record_touch(session, account, Action.DOWNLOAD, row, details)
-    session.commit()
+    """One item's bytes (or one part's) as the download routes serve them: authorized,
+    recorded before and after, checked against the recorded digests."""
+    serving = content.start(session, account, str(item["id"]), purpose, part=part)
+    delivery = serving.delivery
 
     def counted() -> Iterator[bytes]:
-        for chunk in chunks:
+        for chunk in content.chunks(ctx, serving):
             delivery.bytes_sent += len(chunk)
             yield chunk
         delivery.exhausted = True
 
+    label = serving.row.id if part is None else f"{serving.row.id} part {part}"
     try:
-        return save_checked(counted(), into / row.id, evidence_id=row.id, digests=record.digests)
+        return save_checked(counted(), target, evidence_id=label, digests=serving.digests)
     except Exception as e:
         delivery.error = type(e).__name__
         raise
     finally:
-        record_touch(session, account, Action.DOWNLOAD_ENDED, row, delivery.details())
-        session.commit()
+        content.end(ctx, account, serving)
 
 
 def _zip(folder: Path, bag: Path, name: str) -> Path:
@@ -125,20 +116,36 @@ def export_zip(
     package = export_case(number, ExportRequest(purpose=purpose), ctx, session, account)
     folder = work_dir(ctx)
     try:
-        content: dict[str, Path] = {}
+        whole: dict[str, Path] = {}
+        parts: dict[str, list[Path]] = {}
         if with_content:
             (folder / "content").mkdir()
             for item in package["items"]:
                 ev = item["evidence"]
-                content[ev["id"]] = read_content(
-                    ctx, session, account, ev, purpose, folder / "content"
-                )
-        data = bundle_input(package, content=content, exported_at=rfc3339(utc_now()))
+                if not is_image(ev):
+                    whole[ev["id"]] = read_content(
+                        ctx, session, account, ev, purpose, folder / "content" / ev["id"]
+                    )
+                    continue
+                (folder / "content" / ev["id"]).mkdir()
+                parts[ev["id"]] = [
+                    read_content(
+                        ctx,
+                        session,
+                        account,
+                        ev,
+                        purpose,
+                        folder / "content" / ev["id"] / f"{p['index']:04d}",
+                        part=p["index"],
+                    )
+                    for p in ev["parts"]
+                ]
+        data = bundle_input(package, content=whole, parts=parts, exported_at=rfc3339(utc_now()))
         name = f"bundle-{safe_name(number)}-{package['export_seq']}"
         bag = write_bundle(data, folder / name, with_content=with_content)
         path = _zip(folder, bag, name)
         shutil.rmtree(bag)
-        if content:
+        if with_content:
             shutil.rmtree(folder / "content")
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
