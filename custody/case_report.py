@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from custody.canonical import canonical_json
@@ -101,6 +101,26 @@ class CaseItem:
     technician_department: str
     status: str
     verification: ItemVerification | None
+    # forensic images and derived items (issue 14); absent for an opaque file, so the
+    # reports of cases without images keep their form
+    format: str = "file"
+    parts: list[str] = field(default_factory=list)  # the stored files' names, in order
+    media_digests: dict[str, str] = field(default_factory=dict)
+    stored_digests: dict[str, str] = field(default_factory=dict)  # what the imager recorded
+    derived_from: dict[str, str] | None = None  # {"evidence": parent id, "path": …}
+
+    def _image_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.format != "file":
+            out.update(
+                format=self.format,
+                parts=list(self.parts),
+                media_digests=dict(self.media_digests),
+                stored_digests=dict(self.stored_digests),
+            )
+        if self.derived_from is not None:
+            out["derived_from"] = dict(self.derived_from)
+        return out
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -117,6 +137,7 @@ class CaseItem:
             "technician_department": self.technician_department,
             "status": self.status,
             "verification": self.verification.to_json() if self.verification else None,
+            **self._image_json(),
         }
 
     @classmethod
@@ -140,6 +161,13 @@ class CaseItem:
                 None
                 if verification is None
                 else ItemVerification.from_json(verification, f"{where}.verification")
+            ),
+            format=(_opt_str(m, "format", where) if "format" in m else None) or "file",
+            parts=_str_list(m, "parts", where) if "parts" in m else [],
+            media_digests=_digests(m, "media_digests", where) if "media_digests" in m else {},
+            stored_digests=_digests(m, "stored_digests", where) if "stored_digests" in m else {},
+            derived_from=(
+                _digests(m, "derived_from", where) if m.get("derived_from") is not None else None
             ),
         )
 

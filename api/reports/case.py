@@ -65,9 +65,7 @@ def _data_list(report: CaseReport) -> Section:
         if rows
         else (Text(text="本案无检材 / The case holds no evidence item.", note=True),)
     )
-    values = tuple(
-        (str(i.item), w.algorithm(a), d) for i in report.items for a, d in sorted(i.digests.items())
-    )
+    values = tuple((str(i.item), label, d) for i in report.items for label, d in _check_values(i))
     if values:
         blocks = (
             *blocks,
@@ -82,11 +80,53 @@ def _data_list(report: CaseReport) -> Section:
     return Section(title="电子数据清单 / Data list", anchor="data-list", blocks=blocks)
 
 
-def _item(item: CaseItem) -> Section:
+def _check_values(item: CaseItem) -> list[tuple[str, str]]:
+    """(label, value) of every check value: the stored files, then an image's media and
+    what the imager recorded, each level named."""
+    image = item.format != "file"
+    stored = "（文件 / container）" if image else ""
+    rows = [(w.algorithm(a) + stored, d) for a, d in sorted(item.digests.items())]
+    media = sorted(item.media_digests.items())
+    rows += [(f"{w.algorithm(a)}（介质 / media）", d) for a, d in media]
+    rows += [
+        (f"{w.algorithm(a)}（成像工具记录 / imager）", d)
+        for a, d in sorted(item.stored_digests.items())
+    ]
+    return rows
+
+
+def _lineage(item: CaseItem, report: CaseReport) -> list[Field]:
+    """Where an image's parts and a derived item come from."""
+    rows = []
+    if item.format != "file":
+        rows.append(Field(label="格式 / Format", value=item.format.upper()))
+        rows.append(
+            Field(
+                label="组成文件 / Parts",
+                value=w.shorten(", ".join(item.parts), CELL_LIMIT),
+            )
+        )
+    if item.derived_from is not None:
+        parent = item.derived_from.get("evidence", "")
+        number = next((i.item for i in report.items if i.evidence_id == parent), None)
+        where = f"第 {number} 项 / item {number}, " if number is not None else ""
+        path = item.derived_from.get("path") or ""
+        rows.append(
+            Field(
+                label="来源 / Derived from",
+                value=f"{where}{parent}" + (f"\n{w.shorten(path, CELL_LIMIT)}" if path else ""),
+                mono=True,
+            )
+        )
+    return rows
+
+
+def _item(item: CaseItem, report: CaseReport) -> Section:
     v = item.verification
     rows = [
         Field(label="检材编号 / Evidence ID", value=item.evidence_id, mono=True),
         Field(label="文件名 / File name", value=w.shorten(item.file_name, NAME_LIMIT)),
+        *_lineage(item, report),
         Field(label="描述 / Description", value=w.opt(w.shorten(item.description, 600))),
         Field(label="状态 / Status", value=w.named(w.STATUSES, item.status)),
         Field(
@@ -105,8 +145,8 @@ def _item(item: CaseItem) -> Section:
         )
     blocks: tuple[Fields | Digests, ...] = (Fields(rows=tuple(rows)),)
     if v is not None and v.report_sha256:
-        report = Digest(label="核验报告哈希 / Verification report hash", value=v.report_sha256)
-        blocks = (*blocks, Digests(rows=(report,)))
+        digest = Digest(label="核验报告哈希 / Verification report hash", value=v.report_sha256)
+        blocks = (*blocks, Digests(rows=(digest,)))
     return Section(
         title=f"第 {item.item} 项 / Item {item.item}", anchor=f"item-{item.item}", blocks=blocks
     )
@@ -160,7 +200,7 @@ def case_document(report: CaseReport, signing: Signing) -> Document:
     sections = (
         summary,
         _data_list(r),
-        *(_item(i) for i in r.items),
+        *(_item(i, r) for i in r.items),
         report_signatures(r.pdf_certificate_sha256, signing, "汇总"),
         signature_blocks(
             r.generated_by,

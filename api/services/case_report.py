@@ -102,6 +102,11 @@ def build_case_report(
                 technician_department=f.record.technician_department,
                 status=str(f.state.status),
                 verification=_verification(f),
+                format=str(f.record.format),
+                parts=[p.name for p in f.record.parts],
+                media_digests=dict(f.record.image.digests) if f.record.image else {},
+                stored_digests=dict(f.record.image.stored_digests) if f.record.image else {},
+                derived_from=dict(f.record.derived_from) if f.record.derived_from else None,
             )
             for number, f in enumerate(items, start=1)
         ],

@@ -241,3 +241,38 @@ def test_a_derived_item_names_its_parent_on_both_histories(
     derived = [e["entry"] for e in history["entries"] if e["entry"]["action"] == Action.DERIVED]
     assert derived and derived[0]["details"]["derived"] == child["id"]
     assert derived[0]["details"]["path"] == path
+
+
+def test_case_report_names_the_image_levels_and_the_lineage(
+    client: TestClient, technician: Actor, case: str, tmp_path: Path
+) -> None:
+    import base64
+
+    from custody.case_report import parse_case_report
+    from tests.poppler import pdftotext
+
+    img = acquire(tmp_path)
+    parent = post_file(client, technician, case, img.segments[0]).json()
+    doc = tmp_path / "chat.db"
+    doc.write_bytes(b"carved by Autopsy")
+    path = "/data/data/com.tencent.mm/MicroMsg/chat.db"
+    child = post_file(client, technician, case, doc, parent={"evidence": parent["id"], "path": path})
+    assert child.status_code == 201, child.text
+    r = client.post(
+        f"/api/v1/cases/{case}/exports", json={"purpose": "court"}, headers=technician.headers
+    )
+    assert r.status_code == 200, r.text
+    signed = r.json()["case_report"]
+    report = parse_case_report(base64.b64decode(signed["json"]))
+    image_item, derived_item = report.items
+    assert image_item.format == "ewf"
+    assert image_item.parts == [img.segments[0].name]
+    assert image_item.media_digests["md5"] == md5sum(img.raw)
+    assert image_item.stored_digests["md5"] == img.md5
+    assert derived_item.format == "file" and derived_item.parts == []
+    assert derived_item.derived_from == {"evidence": parent["id"], "path": path}
+    pdf = tmp_path / "case-report.pdf"
+    pdf.write_bytes(base64.b64decode(signed["pdf"]))
+    text = pdftotext(pdf)
+    assert "Derived from" in text and path in text
+    assert "media" in text and md5sum(img.raw) in text.replace("\n", "")
