@@ -177,12 +177,25 @@ def intake(
     algorithms: Annotated[
         str, typer.Option(help="Extra digests to compute: md5,sha1,sm3.")
     ] = "md5",
+    parent: Annotated[
+        str | None,
+        typer.Option(
+            help="Evidence id of the item this one was extracted from (e.g. the disk image "
+            "Autopsy exported it from); recorded on both items' histories."
+        ),
+    ] = None,
+    path_in_parent: Annotated[
+        str | None,
+        typer.Option(help="Where it was inside the parent, e.g. /Users/zhang/report.docx."),
+    ] = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Upload evidence files: hashed locally while uploading, then compared with the server's.
 
     The case and your permission to add to it are checked before any byte is sent.
     """
+    if path_in_parent is not None and parent is None:
+        raise InputError("--path-in-parent needs --parent, the evidence id it was found in")
     declared_raw = {"sha256": sha256, "md5": md5, "sha1": sha1, "sm3": sm3, "blake3": blake3_hex}
     declared = {a: normalize_declared(a, v) for a, v in declared_raw.items() if v}
     segments = {p.resolve() for f in files for p in image_set(f)[1:]}
@@ -215,6 +228,8 @@ def intake(
                 "declared_digests": declared_here,
                 "algorithms": [a for a in chosen if a not in ("blake3", "sha256")],
             }
+            if parent is not None:
+                metadata["parent"] = {"evidence": parent, "path": path_in_parent or ""}
             if len(parts) > 1:
                 err.print(
                     f"{path.name}: taking in its {len(parts)} segments "
@@ -239,6 +254,12 @@ def intake(
                     out.print(f"  media {algo.upper():7} {value}", markup=False)
                 for algo, value in sorted(ev["image"]["stored_digests"].items()):
                     out.print(f"  imager's {algo.upper():7} {value} (matches)", markup=False)
+            if ev.get("derived_from"):
+                origin = ev["derived_from"]
+                out.print(
+                    f"  derived from {origin['evidence']} {origin.get('path') or ''}".rstrip(),
+                    markup=False,
+                )
             for w in ev.get("warnings", []):
                 out.print(f"  [yellow]WARNING:[/yellow] {w['message']}")
             for algo, value in sorted(ev["digests"].items()):

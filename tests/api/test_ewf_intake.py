@@ -256,7 +256,9 @@ def test_case_report_names_the_image_levels_and_the_lineage(
     doc = tmp_path / "chat.db"
     doc.write_bytes(b"carved by Autopsy")
     path = "/data/data/com.tencent.mm/MicroMsg/chat.db"
-    child = post_file(client, technician, case, doc, parent={"evidence": parent["id"], "path": path})
+    child = post_file(
+        client, technician, case, doc, parent={"evidence": parent["id"], "path": path}
+    )
     assert child.status_code == 201, child.text
     r = client.post(
         f"/api/v1/cases/{case}/exports", json={"purpose": "court"}, headers=technician.headers

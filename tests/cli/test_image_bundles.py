@@ -50,7 +50,16 @@ def verify(served: Served, bundle: Path, *extra: str) -> tuple[int, str]:
     """``custody-verify verify-bundle`` in a subprocess, as a court runs it."""
     key = served.ctx.signing_key.verifier().to_text()
     out = subprocess.run(
-        [sys.executable, "-m", "custody", "verify-bundle", str(bundle), "--trusted-key", key, *extra],
+        [
+            sys.executable,
+            "-m",
+            "custody",
+            "verify-bundle",
+            str(bundle),
+            "--trusted-key",
+            key,
+            *extra,
+        ],
         capture_output=True,
         text=True,
         timeout=120,

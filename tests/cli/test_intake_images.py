@@ -35,3 +35,33 @@ def test_intake_refuses_a_set_with_a_gap(served: Served, tmp_path: Path) -> None
     assert error["code"] == "segment-missing"
     assert img.segments[1].name in error["error"]
     assert served.uploads() == 0
+
+
+def test_intake_of_a_derived_file_names_its_parent_image(served: Served, tmp_path: Path) -> None:
+    served.create_case("FOR-16")
+    img = acquire(tmp_path, segment_size="1MiB")
+    parent = served.cli("intake", str(img.segments[0]), "--case", "FOR-16", "--json")
+    assert parent.exit_code == 0, parent.output
+    parent_id = json.loads(parent.stdout)["id"]
+    carved = tmp_path / "report.docx"
+    carved.write_bytes(b"exported from the image by Autopsy")
+    inside = "/Users/zhang/Documents/report.docx"
+    args = ["intake", str(carved), "--case", "FOR-16", "--parent", parent_id]
+    result = served.cli(*args, "--path-in-parent", inside)
+    assert result.exit_code == 0, result.output
+    assert f"derived from {parent_id} {inside}" in result.stdout
+    history = served.cli("evidence", "custody", parent_id, "--json")
+    assert history.exit_code == 0, history.output
+    assert inside in history.stdout and "evidence.derived" in history.stdout
+
+
+def test_path_in_parent_without_a_parent_is_refused_before_any_upload(
+    served: Served, tmp_path: Path
+) -> None:
+    served.create_case("FOR-17")
+    carved = tmp_path / "a.txt"
+    carved.write_bytes(b"x")
+    result = served.cli("intake", str(carved), "--case", "FOR-17", "--path-in-parent", "/a.txt")
+    assert result.exit_code == 2, result.output
+    assert "--path-in-parent needs --parent" in result.output
+    assert served.uploads() == 0
