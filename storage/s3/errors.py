@@ -64,6 +64,7 @@ class Translator:
     bucket: str
 
     def unreachable(self, e: BaseException) -> StorageUnavailable:
+        """The network failed: name the endpoint, the likeliest thing to be wrong."""
         reason = getattr(e, "reason", None) or e
         return StorageUnavailable(
             f"object storage at {self.endpoint} is unreachable: {reason}; "
@@ -71,6 +72,7 @@ class Translator:
         )
 
     def no_bucket(self) -> StorageMisconfigured:
+        """The bucket is absent: say how to create it with Object Lock."""
         return StorageMisconfigured(
             f"bucket {self.bucket!r} does not exist at {self.endpoint}; create it "
             "with Object Lock (mc mb --with-lock) or set CUSTODY_S3_CREATE_BUCKET=true"

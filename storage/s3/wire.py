@@ -167,6 +167,7 @@ def copy_object(client: Minio, bucket: str, key: str, headers: Headers) -> BaseH
 
 
 def abort_multipart_upload(client: Minio, bucket: str, key: str, upload_id: str) -> None:
+    """AbortMultipartUpload: frees the parts an unfinished upload holds on the server."""
     client._abort_multipart_upload(bucket, key, upload_id)
 
 
