@@ -57,9 +57,9 @@ class AppContext:
 
 def build_store(settings: Settings) -> ObjectStore:
     if settings.storage == "s3":
-        from storage.s3 import s3_store_from_settings
+        from storage.s3 import S3Config, S3ObjectLockStore
 
-        return s3_store_from_settings(settings)
+        return S3ObjectLockStore.from_config(S3Config.from_settings(settings))
     return LocalWormStore(settings.data_dir / "store")
 
 

@@ -6,7 +6,7 @@ directory), made read-only (0444), never overwritten, and this code refuses to d
 before their retention ends or while a legal hold is set. It does NOT protect against root
 or anyone with write access to the folder, who can chmod and edit at will; such edits are
 detected by re-verification, not prevented. COMPLIANCE-grade immutability, which not even
-an administrator can lift, is the job of the S3 Object Lock backend (storage/s3.py).
+an administrator can lift, is the job of the S3 Object Lock backend (storage/s3/).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Finding 14: the contract of every private minio call the S3 store relies on.
 
-Each function of storage/minio_compat.py runs against the real SeaweedFS S3 server. A
+Each function of storage/s3/wire.py runs against the real SeaweedFS S3 server. A
 minio release that changes a private method breaks this file, not evidence intake; the
 pin in pyproject.toml keeps production on the range tested here.
 """
@@ -18,8 +18,7 @@ from minio import Minio
 from minio.commonconfig import CopySource
 from minio.error import S3Error
 
-from storage import minio_compat
-from storage.s3 import S3ObjectLockStore
+from storage.s3 import S3ObjectLockStore, wire
 from tests.storage.conftest import TEST_PART_SIZE
 
 pytestmark = pytest.mark.s3
@@ -28,40 +27,43 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_installed_minio_is_the_tested_range_and_pinned_to_it() -> None:
-    assert minio_compat.version_tested(), minio_compat.MINIO_VERSION
-    assert not minio_compat.version_tested("7.3.0")
-    assert not minio_compat.version_tested("7.2.19")
-    for name in minio_compat.PRIVATE_METHODS:
+    assert wire.version_tested(), wire.MINIO_VERSION
+    assert not wire.version_tested("7.3.0")
+    assert not wire.version_tested("7.2.19")
+    for name in wire.PRIVATE_METHODS:
         assert callable(getattr(Minio, name, None)), f"minio no longer has {name}"
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     lists = [project.get("dependencies", []), *project.get("optional-dependencies", {}).values()]
     [pin] = {d for deps in lists for d in deps if re.match(r"minio\b", d)}
-    assert pin.replace(" ", "") == "minio" + minio_compat.TESTED_RANGE
+    assert pin.replace(" ", "") == "minio" + wire.TESTED_RANGE
 
 
-def test_no_private_minio_call_outside_the_compat_module() -> None:
+def test_no_private_minio_call_outside_the_wire_module() -> None:
+    private = re.compile(r"client\._[a-z]")  # client._execute, self._client._put_object, …
+    wire_module = ROOT / "storage" / "s3" / "wire.py"
+    assert any(private.search(line) for line in wire_module.read_text().splitlines())
     offenders = []
-    for path in (ROOT / "storage").glob("*.py"):
-        if path.name == "minio_compat.py":
+    for path in sorted((ROOT / "storage").rglob("*.py")):
+        if path == wire_module:
             continue
         for number, line in enumerate(path.read_text().splitlines(), 1):
-            if re.search(r"_client\._[a-z]", line):
-                offenders.append(f"{path.name}:{number}: {line.strip()}")
+            if private.search(line):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == []
 
 
 def test_object_lock_configuration(s3_store: S3ObjectLockStore, s3_client: Minio) -> None:
-    body = minio_compat.object_lock_configuration(s3_client, s3_store.bucket)
+    body = wire.object_lock_configuration(s3_client, s3_store.bucket)
     assert b"<ObjectLockEnabled>Enabled</ObjectLockEnabled>" in body
 
 
 def test_put_object_with_if_none_match(s3_store: S3ObjectLockStore, s3_client: Minio) -> None:
     bucket, key = s3_store.bucket, "compat/put"
     headers = {"Content-Type": "application/octet-stream", "If-None-Match": "*"}
-    version = minio_compat.put_object(s3_client, bucket, key, b"first", headers)
+    version = wire.put_object(s3_client, bucket, key, b"first", headers)
     assert version
     with pytest.raises(S3Error) as refused:
-        minio_compat.put_object(s3_client, bucket, key, b"second", headers)
+        wire.put_object(s3_client, bucket, key, b"second", headers)
     assert refused.value.code == "PreconditionFailed"
     assert s3_client.get_object(bucket, key).data == b"first"
 
@@ -71,25 +73,25 @@ def test_multipart_upload_parts_listing_and_conditional_complete(
 ) -> None:
     bucket, key = s3_store.bucket, "compat/multipart"
     first, last = os.urandom(TEST_PART_SIZE), os.urandom(1234)
-    upload_id = minio_compat.create_multipart_upload(
+    upload_id = wire.create_multipart_upload(
         s3_client, bucket, key, {"Content-Type": "application/octet-stream"}
     )
-    assert minio_compat.last_part_time(s3_client, bucket, key, upload_id) is None
+    assert wire.last_part_time(s3_client, bucket, key, upload_id) is None
     etags = [
-        minio_compat.upload_part(s3_client, bucket, key, upload_id, 1, first),
-        minio_compat.upload_part(s3_client, bucket, key, upload_id, 2, last),
+        wire.upload_part(s3_client, bucket, key, upload_id, 1, first),
+        wire.upload_part(s3_client, bucket, key, upload_id, 2, last),
     ]
     assert etags[0] == hashlib.md5(first).hexdigest()
-    assert minio_compat.last_part_time(s3_client, bucket, key, upload_id) is not None
-    listed = list(minio_compat.list_multipart_uploads(s3_client, bucket, prefix="compat/"))
+    assert wire.last_part_time(s3_client, bucket, key, upload_id) is not None
+    listed = list(wire.list_multipart_uploads(s3_client, bucket, prefix="compat/"))
     assert [(u.key, u.upload_id) for u in listed] == [(key, upload_id)]
     assert listed[0].initiated is not None
-    response = minio_compat.complete_multipart_upload(
+    response = wire.complete_multipart_upload(
         s3_client, bucket, key, upload_id, list(enumerate(etags, 1)), if_none_match=True
     )
     assert response.headers.get("x-amz-version-id")
     assert s3_client.get_object(bucket, key).data == first + last
-    assert list(minio_compat.list_multipart_uploads(s3_client, bucket, prefix="compat/")) == []
+    assert list(wire.list_multipart_uploads(s3_client, bucket, prefix="compat/")) == []
 
 
 def test_list_multipart_uploads_follows_every_page(
@@ -98,26 +100,23 @@ def test_list_multipart_uploads_follows_every_page(
     """The SDK's own result type loses NextUploadIdMarker; ours pages through."""
     bucket = s3_store.bucket
     made = {
-        minio_compat.create_multipart_upload(s3_client, bucket, f"compat/page-{i}", {}): i
-        for i in range(3)
+        wire.create_multipart_upload(s3_client, bucket, f"compat/page-{i}", {}): i for i in range(3)
     }
-    listed = list(
-        minio_compat.list_multipart_uploads(s3_client, bucket, prefix="compat/", page_size=1)
-    )
+    listed = list(wire.list_multipart_uploads(s3_client, bucket, prefix="compat/", page_size=1))
     assert sorted(u.upload_id for u in listed) == sorted(made)
     for upload in listed:
-        minio_compat.abort_multipart_upload(s3_client, bucket, upload.key, upload.upload_id)
-    assert list(minio_compat.list_multipart_uploads(s3_client, bucket, prefix="compat/")) == []
+        wire.abort_multipart_upload(s3_client, bucket, upload.key, upload.upload_id)
+    assert list(wire.list_multipart_uploads(s3_client, bucket, prefix="compat/")) == []
 
 
 def test_copy_object_and_upload_part_copy(s3_store: S3ObjectLockStore, s3_client: Minio) -> None:
     bucket = s3_store.bucket
     data = os.urandom(TEST_PART_SIZE + 100)
-    source_version = minio_compat.put_object(
+    source_version = wire.put_object(
         s3_client, bucket, "compat/source", data, {"Content-Type": "application/octet-stream"}
     )
     source = CopySource(bucket, "compat/source", version_id=source_version).gen_copy_headers()
-    response = minio_compat.copy_object(
+    response = wire.copy_object(
         s3_client,
         bucket,
         "compat/copy",
@@ -127,10 +126,10 @@ def test_copy_object_and_upload_part_copy(s3_store: S3ObjectLockStore, s3_client
     assert s3_client.get_object(bucket, "compat/copy").data == data
     assert s3_client.stat_object(bucket, "compat/copy").metadata.get("x-amz-meta-blake3") == "b3"
 
-    upload_id = minio_compat.create_multipart_upload(s3_client, bucket, "compat/ranged", {})
+    upload_id = wire.create_multipart_upload(s3_client, bucket, "compat/ranged", {})
     half = TEST_PART_SIZE
     etags = [
-        minio_compat.upload_part_copy(
+        wire.upload_part_copy(
             s3_client,
             bucket,
             "compat/ranged",
@@ -140,7 +139,7 @@ def test_copy_object_and_upload_part_copy(s3_store: S3ObjectLockStore, s3_client
         )
         for number, (start, end) in enumerate([(0, half - 1), (half, len(data) - 1)], 1)
     ]
-    minio_compat.complete_multipart_upload(
+    wire.complete_multipart_upload(
         s3_client, bucket, "compat/ranged", upload_id, list(enumerate(etags, 1))
     )
     assert s3_client.get_object(bucket, "compat/ranged").data == data
@@ -148,9 +147,9 @@ def test_copy_object_and_upload_part_copy(s3_store: S3ObjectLockStore, s3_client
 
 def test_abort_multipart_upload(s3_store: S3ObjectLockStore, s3_client: Minio) -> None:
     bucket = s3_store.bucket
-    upload_id = minio_compat.create_multipart_upload(s3_client, bucket, "compat/aborted", {})
-    minio_compat.upload_part(s3_client, bucket, "compat/aborted", upload_id, 1, b"x" * 100)
-    minio_compat.abort_multipart_upload(s3_client, bucket, "compat/aborted", upload_id)
-    assert list(minio_compat.list_multipart_uploads(s3_client, bucket, prefix="compat/")) == []
+    upload_id = wire.create_multipart_upload(s3_client, bucket, "compat/aborted", {})
+    wire.upload_part(s3_client, bucket, "compat/aborted", upload_id, 1, b"x" * 100)
+    wire.abort_multipart_upload(s3_client, bucket, "compat/aborted", upload_id)
+    assert list(wire.list_multipart_uploads(s3_client, bucket, prefix="compat/")) == []
     with pytest.raises(S3Error):
         s3_client.stat_object(bucket, "compat/aborted")

@@ -12,6 +12,7 @@ import os
 import socket
 import time
 import tracemalloc
+from dataclasses import FrozenInstanceError
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,6 +21,7 @@ from minio.commonconfig import COMPLIANCE, GOVERNANCE
 from minio.error import S3Error
 from minio.retention import Retention
 
+from api.settings import Settings
 from custody.digests import MultiHasher
 from custody.errors import (
     ObjectMissing,
@@ -28,7 +30,7 @@ from custody.errors import (
     StorageUnavailable,
 )
 from storage.base import LockState, StoredObject
-from storage.s3 import MiB, S3ObjectLockStore, s3_store_from_settings
+from storage.s3 import MiB, S3Config, S3ObjectLockStore
 from tests.seaweed import SeaweedS3
 from tests.storage.conftest import TEST_PART_SIZE, Expected, make_s3_store, new_bucket_name
 
@@ -376,22 +378,28 @@ def test_server_dying_mid_upload(seaweed: SeaweedS3) -> None:
 
 
 def test_store_from_settings() -> None:
-    class Settings:
-        s3_endpoint = "http://minio:9000"
-        s3_access_key = "custody"
-        s3_secret_key = "s3cr3t-value"
-        s3_bucket = "evidence"
-        s3_secure = False
-        s3_region = "us-east-1"
-        s3_create_bucket = False
-        s3_part_size = 8 * MiB
-        s3_upload_threads = 6
+    settings = Settings(
+        storage="s3",
+        s3_endpoint="http://minio:9000",
+        s3_access_key="custody-key-id",
+        s3_secret_key="s3cr3t-value",
+        s3_bucket="evidence",
+        s3_secure=False,
+        s3_region="us-east-1",
+        s3_create_bucket=False,
+        s3_part_size=8 * MiB,
+        s3_upload_threads=6,
+    )
 
-    store = s3_store_from_settings(Settings())
+    config = S3Config.from_settings(settings)
+    store = S3ObjectLockStore.from_config(config)
 
     assert (store.endpoint, store.bucket, store.secure) == ("minio:9000", "evidence", False)
     assert (store.part_size, store.upload_threads) == (8 * MiB, 6)
     assert "s3cr3t-value" not in repr(store)
+    assert "s3cr3t-value" not in repr(config) and "custody-key-id" not in repr(config)
+    with pytest.raises(FrozenInstanceError):
+        config.bucket = "elsewhere"  # type: ignore[misc]
     with pytest.raises(ValueError, match="part size"):
         S3ObjectLockStore(
             endpoint="minio:9000", access_key="a", secret_key="b", bucket="c", part_size=MiB

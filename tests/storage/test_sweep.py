@@ -15,9 +15,8 @@ from minio import Minio
 
 from custody.digests import MultiHasher
 from custody.ledger import utc_now
-from storage import minio_compat
 from storage.base import ObjectStore
-from storage.s3 import STAGING_PREFIX, S3ObjectLockStore
+from storage.s3 import STAGING_PREFIX, S3ObjectLockStore, wire
 from tests.storage.conftest import TEST_PART_SIZE
 
 
@@ -49,26 +48,22 @@ def test_s3_sweep_aborts_stale_uploads_and_removes_stale_staging_objects(
     bucket = s3_store.bucket
     # what a kill -9 mid-intake leaves: an open multipart upload (staging or direct to a
     # content key) and a completed staging object that was never copied and removed
-    staging_upload = minio_compat.create_multipart_upload(
-        s3_client, bucket, f"{STAGING_PREFIX}crashed", {}
-    )
-    minio_compat.upload_part(
-        s3_client, bucket, f"{STAGING_PREFIX}crashed", staging_upload, 1, b"x" * 1000
-    )
+    staging_upload = wire.create_multipart_upload(s3_client, bucket, f"{STAGING_PREFIX}crashed", {})
+    wire.upload_part(s3_client, bucket, f"{STAGING_PREFIX}crashed", staging_upload, 1, b"x" * 1000)
     direct_key = "objects/blake3/ab/cd/" + "ab" * 32
-    minio_compat.create_multipart_upload(s3_client, bucket, direct_key, {})
-    minio_compat.put_object(
+    wire.create_multipart_upload(s3_client, bucket, direct_key, {})
+    wire.put_object(
         s3_client, bucket, f"{STAGING_PREFIX}completed", b"y" * 500, {"Content-Type": "x/y"}
     )
     filed = put(s3_store, b"evidence bytes")
 
     fresh = s3_store.sweep_staging(utc_now() - timedelta(hours=1))
     assert (fresh.uploads_aborted, fresh.staging_removed) == (0, 0)
-    assert len(list(minio_compat.list_multipart_uploads(s3_client, bucket))) == 2
+    assert len(list(wire.list_multipart_uploads(s3_client, bucket))) == 2
 
     stale = s3_store.sweep_staging(utc_now() + timedelta(minutes=5))
     assert stale.uploads_aborted == 2
     assert stale.staging_removed == 1 and stale.bytes_freed == 500
-    assert list(minio_compat.list_multipart_uploads(s3_client, bucket)) == []
+    assert list(wire.list_multipart_uploads(s3_client, bucket)) == []
     left = list(s3_client.list_objects(bucket, recursive=True, include_version=True))
     assert [(o.object_name, o.version_id) for o in left] == [filed]

@@ -1,4 +1,4 @@
-"""Every use of the minio SDK's private API, in one place, for one tested version range.
+"""The S3 requests on the wire: every use of the minio SDK's private API, in one place.
 
 The S3 store needs requests the public SDK does not offer: conditional writes
 (``If-None-Match: *``) on PUT, CompleteMultipartUpload and CopyObject, parts uploaded
@@ -7,17 +7,23 @@ own result type drops ``NextUploadIdMarker``). minio's private methods (``_execu
 ``_put_object``, …) can change in any release, so the project pins ``minio`` to
 ``TESTED_RANGE`` and ``tests/storage/test_minio_compat.py`` runs each function here
 against a real S3 server. Nothing else in the project calls a private minio method.
+
+The client itself is built here too (``connect``): its timeouts and retries decide how
+quickly a dead server is reported.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import certifi
+import urllib3
 from minio import Minio
 from minio import __version__ as MINIO_VERSION
 from minio.helpers import DictType
@@ -38,6 +44,42 @@ PRIVATE_METHODS = (
 )
 
 Headers = DictType
+
+
+def connect(
+    endpoint: str,
+    *,
+    access_key: str,
+    secret_key: str,
+    secure: bool,
+    region: str,
+    connect_timeout: float,
+    read_timeout: float,
+    pool_size: int,
+) -> Minio:
+    """A client that fails within seconds when the server is down, not after minutes."""
+    http = urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
+        maxsize=pool_size,
+        cert_reqs="CERT_REQUIRED",
+        ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
+        retries=urllib3.Retry(
+            total=2,
+            connect=1,
+            read=0,
+            status=2,
+            backoff_factor=0.2,
+            status_forcelist=[500, 502, 503, 504],
+        ),
+    )
+    return Minio(
+        endpoint,
+        access_key=access_key,
+        secret_key=secret_key,
+        secure=secure,
+        region=region,
+        http_client=http,
+    )
 
 
 def version_tested(version: str = MINIO_VERSION) -> bool:
@@ -125,7 +167,25 @@ def copy_object(client: Minio, bucket: str, key: str, headers: Headers) -> BaseH
 
 
 def abort_multipart_upload(client: Minio, bucket: str, key: str, upload_id: str) -> None:
+    """AbortMultipartUpload: frees the parts an unfinished upload holds on the server."""
     client._abort_multipart_upload(bucket, key, upload_id)
+
+
+def xml_error(response: BaseHTTPResponse) -> str | None:
+    """``Code: Message`` of an <Error> body: S3 may answer 200 with one (CopyObject,
+    CompleteMultipartUpload), so a 2xx status alone does not mean success."""
+    body = response.data
+    if not body:
+        return None
+    try:
+        root = ET.fromstring(body)  # noqa: S314 - a reply from our own object store
+    except ET.ParseError:
+        return None
+    if root.tag.rsplit("}", 1)[-1] != "Error":
+        return None
+    code = root.findtext("Code") or root.findtext("{*}Code") or "Error"
+    message = root.findtext("Message") or root.findtext("{*}Message") or ""
+    return f"{code}: {message}"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,79 +1,31 @@
-"""The S3 Object Lock store: evidence bytes in a versioned, Object-Lock-enabled bucket.
+"""``S3ObjectLockStore``: content-addressed evidence in a versioned Object Lock bucket.
 
-This is the backend that gives COMPLIANCE-grade immutability: once ``set_retention`` has
-put a version under COMPLIANCE retention, the object store itself refuses to delete or
-overwrite that version, or to shorten its retention, for anyone — including the holder of
-the root credentials — until the date passes. MinIO in production, SeaweedFS in the tests.
-
-How a put works (each byte is read once and hashed once, by the caller's ``MultiHasher``):
-
-1. The stream is read part by part (``part_size``, 16 MiB by default), every piece fed to
-   the hasher as it is read.
-2. An object that fits in one part is already whole in memory, so its BLAKE3 — its address
-   — is known: it is written straight to ``objects/blake3/ab/cd/<hex>`` with one PUT.
-3. A larger object goes as a multipart upload to ``staging/<uuid>``, with ``upload_threads``
-   parts in flight while the next one is read and hashed (memory: at most
-   ``upload_threads + 1`` parts). When the stream ends the BLAKE3 is known, and the staging
-   object is copied server-side to its content address (CopyObject up to 5 GiB, a
-   multipart UploadPartCopy above), then the staging version is deleted. That server-side
-   copy is the price of learning the address only at the end; the upload itself runs as
-   fast as the SDK's own parallel ``fput_object``.
-4. If the content address already holds this content — one version, of the right size,
-   whose ``x-amz-meta-blake3`` (recorded on every object filed here) names it — nothing is
-   written: that version is returned with ``created=False``. Writes to a free content
-   address carry ``If-None-Match: *``, so identical uploads racing each other make one
-   version. A content key holding anything else (overwritten, delete-marked or planted
-   behind the service's back) gets a fresh, verified version on top, and a warning.
-
-Any failure aborts the multipart upload (if the server is reachable; otherwise it stays open
-until a lifecycle rule such as MinIO's AbortIncompleteMultipartUpload ends it); a failure
-after it completed leaves at worst an unreferenced staging blob (removed on a best-effort
-basis), never a referenced mutable one.
-Part sizes double every 1000 parts (S3 allows 10 000 parts per object), so memory grows
-only for uploads past ~16 GiB: ``(upload_threads + 1) * part_size * 2`` up to ~47 GiB, and
-so on.
-
-The bucket must have versioning and Object Lock enabled (``check_ready``); that can only be
-chosen when the bucket is created (``mc mb --with-lock``). The store never falls back to an
-unlocked bucket. Do not give the bucket a default retention: the service sets retention per
-evidence object, and a default would also lock the short-lived staging objects.
-
-Every minio / urllib3 exception is translated here into ``custody.errors`` storage errors.
+The store decides where bytes go and which version is evidence; the wire calls
+(``wire``), the streaming upload (``upload``) and the error messages (``errors``) are
+delegated. How a put works and what the bucket must offer: see ``storage.s3``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-import os
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
-import certifi
-import urllib3
-from minio import Minio
 from minio.commonconfig import COMPLIANCE, CopySource
-from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
+from minio.error import S3Error
 from minio.retention import Retention
-from urllib3.response import BaseHTTPResponse
 
 from custody.digests import MultiHasher
 from custody.errors import (
-    CustodyError,
     DigestMismatch,
-    ObjectMissing,
     RetentionActive,
     StorageError,
     StorageMisconfigured,
-    StorageUnavailable,
-    UploadTooLarge,
 )
-from storage import minio_compat
 from storage.base import (
     CHUNK_SIZE,
     LockState,
@@ -83,39 +35,26 @@ from storage.base import (
     SweepResult,
     content_key,
 )
-from storage.minio_compat import Headers as DictType
+from storage.s3 import wire
+from storage.s3.config import S3Config
+from storage.s3.errors import (
+    FOREIGN,
+    MISSING_CODES,
+    NO_HOLD_CODES,
+    NO_LOCK_CODES,
+    PreconditionFailed,
+    Translator,
+    precondition_failed,
+)
+from storage.s3.upload import MAX_PART_SIZE, MIN_PART_SIZE, MiB, read_part, upload_parts
+from storage.s3.wire import Headers as DictType
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("storage.s3")  # the package: its name in the logs before the split
 
-MiB = 1024 * 1024
-GiB = 1024 * MiB
-MIN_PART_SIZE = 5 * MiB  # S3: every part but the last
-MAX_PART_SIZE = 5 * GiB  # S3: one part, and one CopyObject
-MAX_PARTS = 10_000
-PARTS_PER_SIZE_STEP = 1000  # part size doubles after this many parts
 STAGING_PREFIX = "staging/"
 OCTET_STREAM = "application/octet-stream"
 # the BLAKE3 this service computed, recorded on every object it files under a content key
 BLAKE3_META = "x-amz-meta-blake3"
-
-# what S3 servers answer when a version simply has no retention / no legal hold:
-# MinIO says NoSuchObjectLockConfiguration, SeaweedFS ObjectLockConfigurationNotFoundError
-# (retention) and NoSuchObjectLegalHold (hold)
-_NO_LOCK_CODES = frozenset(
-    {"NoSuchObjectLockConfiguration", "ObjectLockConfigurationNotFoundError"}
-)
-_NO_HOLD_CODES = _NO_LOCK_CODES | {"NoSuchObjectLegalHold"}
-_MISSING_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "NoSuchObject"})
-_CREDENTIAL_CODES = frozenset(
-    {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken"}
-)
-_BUSY_CODES = frozenset(
-    {"SlowDown", "ServiceUnavailable", "InternalError", "XMinioServerNotInitialized"}
-)
-
-
-class _PreconditionFailed(Exception):
-    """A conditional write found the key already taken (If-None-Match: *)."""
 
 
 def _ceil_second(moment: datetime) -> datetime:
@@ -124,22 +63,6 @@ def _ceil_second(moment: datetime) -> datetime:
     if moment.microsecond:
         moment = moment.replace(microsecond=0) + timedelta(seconds=1)
     return moment
-
-
-def _s3_xml_error(response: BaseHTTPResponse) -> str | None:
-    """S3 may answer 200 with an <Error> body (CopyObject, CompleteMultipartUpload)."""
-    body = response.data
-    if not body:
-        return None
-    try:
-        root = ET.fromstring(body)  # noqa: S314 - a reply from our own object store
-    except ET.ParseError:
-        return None
-    if root.tag.rsplit("}", 1)[-1] != "Error":
-        return None
-    code = root.findtext("Code") or root.findtext("{*}Code") or "Error"
-    message = root.findtext("Message") or root.findtext("{*}Message") or ""
-    return f"{code}: {message}"
 
 
 class S3ObjectLockStore:
@@ -185,124 +108,44 @@ class S3ObjectLockStore:
         self.part_size = part_size
         self.upload_threads = upload_threads
         self._ready = False
-        http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
-            maxsize=max(10, upload_threads + 2),
-            cert_reqs="CERT_REQUIRED",
-            ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
-            # fail within seconds when the server is down, not after minutes of retrying
-            retries=urllib3.Retry(
-                total=2,
-                connect=1,
-                read=0,
-                status=2,
-                backoff_factor=0.2,
-                status_forcelist=[500, 502, 503, 504],
-            ),
-        )
-        self._client = Minio(
+        self._errors = Translator(self.endpoint, self.bucket)
+        self._client = wire.connect(
             self.endpoint,
             access_key=access_key,
             secret_key=secret_key,
             secure=secure,
             region=region,
-            http_client=http,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            pool_size=max(10, upload_threads + 2),
+        )
+
+    @classmethod
+    def from_config(cls, config: S3Config) -> S3ObjectLockStore:
+        """The store the service runs with (``S3Config.from_settings``)."""
+        return cls(
+            endpoint=config.endpoint,
+            access_key=config.access_key,
+            secret_key=config.secret_key,
+            bucket=config.bucket,
+            secure=config.secure,
+            region=config.region,
+            create_bucket=config.create_bucket,
+            part_size=config.part_size,
+            upload_threads=config.upload_threads,
         )
 
     def __repr__(self) -> str:  # never show the credentials
         scheme = "https" if self.secure else "http"
         return f"S3ObjectLockStore({scheme}://{self.endpoint}/{self.bucket})"
 
-    # -- error translation -----------------------------------------------------------------
-    def _unreachable(self, e: BaseException) -> StorageUnavailable:
-        reason = getattr(e, "reason", None) or e
-        return StorageUnavailable(
-            f"object storage at {self.endpoint} is unreachable: {reason}; "
-            "check CUSTODY_S3_ENDPOINT and that MinIO is running"
-        )
-
-    def _translate(
-        self,
-        e: BaseException,
-        action: str,
-        key: str | None = None,
-        version_id: str | None = None,
-        *,
-        locking: bool = False,
-    ) -> CustodyError:
-        """The custody error for a foreign exception raised while doing ``action``."""
-        what = f"{key} (version {version_id})" if version_id else (key or f"bucket {self.bucket}")
-        if isinstance(e, CustodyError):
-            return e
-        if isinstance(e, S3Error):
-            code = e.code or ""
-            if code in _MISSING_CODES:
-                return ObjectMissing(
-                    f"stored object {what} is missing from bucket {self.bucket!r} "
-                    f"at {self.endpoint}"
-                )
-            if code == "NoSuchBucket":
-                return StorageMisconfigured(
-                    f"bucket {self.bucket!r} does not exist at {self.endpoint}; create it "
-                    "with Object Lock (mc mb --with-lock) or set CUSTODY_S3_CREATE_BUCKET=true"
-                )
-            if code == "AccessDenied" and locking:
-                return RetentionActive(
-                    f"object storage refused to {action} {what}: it is under retention or "
-                    "a legal hold (retention can be extended, never shortened)"
-                )
-            if code in _CREDENTIAL_CODES or code == "AccessDenied":
-                return StorageMisconfigured(
-                    f"object storage at {self.endpoint} refused to {action} {what} ({code}); "
-                    "check CUSTODY_S3_ACCESS_KEY / CUSTODY_S3_SECRET_KEY and the bucket policy"
-                )
-            if code in _BUSY_CODES:
-                return StorageUnavailable(
-                    f"object storage at {self.endpoint} cannot {action} {what} right now "
-                    f"({code}: {e.message}); retry later"
-                )
-            return StorageError(
-                f"object storage at {self.endpoint} refused to {action} {what}: {code}: {e.message}"
-            )
-        if isinstance(e, ServerError):
-            return StorageUnavailable(
-                f"object storage at {self.endpoint} failed to {action} {what}: "
-                f"HTTP {e.status_code}; check that MinIO is healthy"
-            )
-        if isinstance(e, InvalidResponseError):
-            return StorageUnavailable(
-                f"object storage at {self.endpoint} gave a non-S3 answer while trying to "
-                f"{action} {what}: {e}; check CUSTODY_S3_ENDPOINT"
-            )
-        if isinstance(e, (urllib3.exceptions.HTTPError, OSError)):
-            return self._unreachable(e)
-        if isinstance(e, MinioException):
-            return StorageError(f"object storage error while trying to {action} {what}: {e}")
-        raise TypeError(f"not a storage exception: {e!r}")  # pragma: no cover
-
-    @contextlib.contextmanager
-    def _errors(
-        self,
-        action: str,
-        key: str | None = None,
-        version_id: str | None = None,
-        *,
-        locking: bool = False,
-    ) -> Iterator[None]:
-        try:
-            yield
-        except CustodyError:
-            raise
-        except (MinioException, urllib3.exceptions.HTTPError, OSError) as e:
-            raise self._translate(e, action, key, version_id, locking=locking) from e
-
     # -- readiness -------------------------------------------------------------------------
     def _object_lock_enabled(self) -> bool:
         """Whether the bucket has Object Lock enabled (raises S3Error NoSuchBucket)."""
         try:
-            body = minio_compat.object_lock_configuration(self._client, self.bucket)
+            body = wire.object_lock_configuration(self._client, self.bucket)
         except S3Error as e:
-            if e.code in _NO_LOCK_CODES:
+            if e.code in NO_LOCK_CODES:
                 return False
             raise
         root = ET.fromstring(body)  # noqa: S314 - our own object store's reply
@@ -324,11 +167,7 @@ class S3ObjectLockStore:
                 if e.code != "NoSuchBucket":
                     raise
                 if not self.create_bucket:
-                    raise StorageMisconfigured(
-                        f"bucket {self.bucket!r} does not exist at {self.endpoint}; create it "
-                        "with Object Lock (mc mb --with-lock) or set "
-                        "CUSTODY_S3_CREATE_BUCKET=true"
-                    ) from e
+                    raise self._errors.no_bucket() from e
                 log.info("creating bucket %s with Object Lock at %s", self.bucket, self.endpoint)
                 try:
                     self._client.make_bucket(self.bucket, location=self.region, object_lock=True)
@@ -356,38 +195,6 @@ class S3ObjectLockStore:
             self.check_ready()
 
     # -- put -------------------------------------------------------------------------------
-    def _part_size(self, number: int) -> int:
-        """Size of part ``number`` (1-based): doubling every 1000 parts, at most 5 GiB."""
-        return min(self.part_size << ((number - 1) // PARTS_PER_SIZE_STEP), MAX_PART_SIZE)
-
-    @staticmethod
-    def _read_part(
-        stream: BinaryIO, hasher: MultiHasher, size: int, max_bytes: int | None, done: int
-    ) -> bytes:
-        """Read up to ``size`` bytes (less only at the end), hashing each piece once.
-
-        One ``read(size)`` normally returns the whole part into a single new buffer, which
-        is hashed and uploaded as it is: no copies (a join costs as much as the hashing).
-        """
-        pieces: list[bytes] = []
-        got = 0
-        while got < size:
-            piece = stream.read(size - got)
-            if not piece:
-                break
-            if max_bytes is not None and done + got + len(piece) > max_bytes:
-                raise UploadTooLarge(
-                    f"upload exceeds the limit of {max_bytes} bytes "
-                    "(CUSTODY_MAX_UPLOAD_BYTES); split the image or ask the "
-                    "administrator to raise the limit"
-                )
-            hasher.update(piece)
-            pieces.append(bytes(piece) if not isinstance(piece, bytes) else piece)
-            got += len(piece)
-        if len(pieces) == 1:
-            return pieces[0]
-        return b"".join(pieces)
-
     def put(
         self,
         stream: BinaryIO,
@@ -397,7 +204,7 @@ class S3ObjectLockStore:
         expected_blake3: str | None = None,
     ) -> StoredObject:
         self._ensure_ready()
-        first = self._read_part(stream, hasher, self.part_size, max_bytes, 0)
+        first = read_part(stream, hasher, self.part_size, max_bytes, 0)
         if len(first) < self.part_size:
             stored = self._put_whole(first, hasher, expected_blake3)
         elif expected_blake3:
@@ -427,10 +234,10 @@ class S3ObjectLockStore:
             if conditional:
                 headers["If-None-Match"] = "*"
             try:
-                return minio_compat.put_object(self._client, self.bucket, key, data, headers)
+                return wire.put_object(self._client, self.bucket, key, data, headers)
             except S3Error as e:
-                if e.code == "PreconditionFailed":
-                    raise _PreconditionFailed from e
+                if precondition_failed(e):
+                    raise PreconditionFailed from e
                 raise
 
         with self._errors("store", key):
@@ -453,57 +260,24 @@ class S3ObjectLockStore:
         Returns (upload id, parts, size); on any failure the upload is aborted.
         """
         with self._errors("start an upload of", key):
-            upload_id = minio_compat.create_multipart_upload(
-                self._client, self.bucket, key, headers
-            )
-        total = 0
-        pool = ThreadPoolExecutor(max_workers=self.upload_threads, thread_name_prefix="s3-part")
-        pending: set[Future[tuple[int, str]]] = set()
-        etags: dict[int, str] = {}
-
-        def collect(futures: set[Future[tuple[int, str]]]) -> None:
-            with self._errors("upload", key):
-                for future in futures:
-                    number, etag = future.result()
-                    etags[number] = etag
-
+            upload_id = wire.create_multipart_upload(self._client, self.bucket, key, headers)
         try:
-            number, data = 1, first
-            while True:
-                # the part travels in a box the worker empties, so that its memory is freed
-                # when the upload finishes, not when the executor drops its work item
-                size = len(data)
-                box = [data]
-                del data
-                pending.add(pool.submit(self._upload_part, key, upload_id, number, box))
-                del box
-                total += size
-                if size < self._part_size(number):
-                    break  # the stream has ended
-                number += 1
-                if number > MAX_PARTS:
-                    raise UploadTooLarge(
-                        f"upload exceeds the {MAX_PARTS} parts an S3 object may have; "
-                        "raise CUSTODY_S3_PART_SIZE"
-                    )
-                # make room before reading: at most upload_threads + 1 parts in memory
-                while len(pending) >= self.upload_threads:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    collect(done)
-                data = self._read_part(stream, hasher, self._part_size(number), max_bytes, total)
-                if not data:
-                    break
-            finished, pending = wait(pending).done, set()
-            collect(finished)
+            parts, total = upload_parts(
+                key,
+                upload_id,
+                stream,
+                first,
+                hasher=hasher,
+                max_bytes=max_bytes,
+                base_part_size=self.part_size,
+                threads=self.upload_threads,
+                send=self._upload_part,
+                errors=self._errors,
+            )
         except BaseException:
-            for future in pending:
-                future.cancel()
-            wait(pending)
-            pool.shutdown(wait=True, cancel_futures=True)
             self._abort(key, upload_id)
             raise
-        pool.shutdown(wait=True)
-        return upload_id, [(n, etags[n]) for n in sorted(etags)], total
+        return upload_id, parts, total
 
     def _put_multipart(
         self, stream: BinaryIO, first: bytes, hasher: MultiHasher, max_bytes: int | None
@@ -576,8 +350,9 @@ class S3ObjectLockStore:
     def _upload_part(
         self, key: str, upload_id: str, number: int, box: list[bytes]
     ) -> tuple[int, str]:
+        """Send one part from a worker thread (the ``PartSender`` of ``upload_parts``)."""
         data = box.pop()
-        etag = minio_compat.upload_part(self._client, self.bucket, key, upload_id, number, data)
+        etag = wire.upload_part(self._client, self.bucket, key, upload_id, number, data)
         del data
         return number, etag
 
@@ -586,17 +361,17 @@ class S3ObjectLockStore:
     ) -> str | None:
         """CompleteMultipartUpload (optionally If-None-Match: *); returns the version id."""
         try:
-            response = minio_compat.complete_multipart_upload(
+            response = wire.complete_multipart_upload(
                 self._client, self.bucket, key, upload_id, parts, if_none_match=conditional
             )
         except S3Error as e:
-            if e.code == "PreconditionFailed":
-                raise _PreconditionFailed from e
+            if precondition_failed(e):
+                raise PreconditionFailed from e
             raise
-        failure = _s3_xml_error(response)
+        failure = wire.xml_error(response)
         if failure:
             if failure.startswith("PreconditionFailed"):
-                raise _PreconditionFailed(failure)
+                raise PreconditionFailed(failure)
             raise StorageError(
                 f"object storage at {self.endpoint} failed to complete the upload of {key}: "
                 f"{failure}"
@@ -605,8 +380,8 @@ class S3ObjectLockStore:
 
     def _abort(self, key: str, upload_id: str) -> None:
         try:
-            minio_compat.abort_multipart_upload(self._client, self.bucket, key, upload_id)
-        except (MinioException, urllib3.exceptions.HTTPError, OSError) as e:
+            wire.abort_multipart_upload(self._client, self.bucket, key, upload_id)
+        except FOREIGN as e:
             log.warning(
                 "could not abort multipart upload %s of %s in bucket %s: %s; "
                 "it holds no referenced evidence and can be aborted by a lifecycle rule",
@@ -619,7 +394,7 @@ class S3ObjectLockStore:
     def _remove_staging(self, staging: str, version_id: str | None) -> None:
         try:
             self._client.remove_object(self.bucket, staging, version_id=version_id)
-        except (MinioException, urllib3.exceptions.HTTPError, OSError) as e:
+        except FOREIGN as e:
             log.warning(
                 "could not remove staging object %s (version %s) from bucket %s: %s; "
                 "it is not referenced by any evidence record",
@@ -651,12 +426,12 @@ class S3ObjectLockStore:
             if conditional:
                 headers["If-None-Match"] = "*"
             try:
-                response = minio_compat.copy_object(self._client, self.bucket, key, headers)
+                response = wire.copy_object(self._client, self.bucket, key, headers)
             except S3Error as e:
-                if e.code == "PreconditionFailed":
-                    raise _PreconditionFailed from e
+                if precondition_failed(e):
+                    raise PreconditionFailed from e
                 raise
-            failure = _s3_xml_error(response)
+            failure = wire.xml_error(response)
             if failure:
                 raise StorageError(
                     f"object storage at {self.endpoint} failed to copy {source} to {key}: {failure}"
@@ -664,7 +439,7 @@ class S3ObjectLockStore:
             return response.headers.get("x-amz-version-id")
 
         # above 5 GiB: a multipart upload whose parts are ranges copied from the source
-        upload_id = minio_compat.create_multipart_upload(self._client, self.bucket, key, target)
+        upload_id = wire.create_multipart_upload(self._client, self.bucket, key, target)
         try:
             parts: list[tuple[int, str]] = []
             count = math.ceil(size / self.max_copy_size)
@@ -673,7 +448,7 @@ class S3ObjectLockStore:
                 end = min(size, start + self.max_copy_size) - 1
                 part_headers: DictType = dict(copy_headers)
                 part_headers["x-amz-copy-source-range"] = f"bytes={start}-{end}"
-                etag = minio_compat.upload_part_copy(
+                etag = wire.upload_part_copy(
                     self._client, self.bucket, key, upload_id, index + 1, part_headers
                 )
                 parts.append((index + 1, etag))
@@ -703,7 +478,7 @@ class S3ObjectLockStore:
             try:
                 head = self._client.stat_object(self.bucket, key, version_id=only.version_id)
             except S3Error as e:
-                if e.code not in _MISSING_CODES:
+                if e.code not in MISSING_CODES:
                     raise
                 return None, True
             if head.metadata and head.metadata.get(BLAKE3_META) == blake3_hex:
@@ -724,14 +499,14 @@ class S3ObjectLockStore:
         """Store via ``write`` unless this content is at ``key``; (version, created).
 
         ``write(conditional)`` puts the object at ``key``, with ``If-None-Match: *`` when
-        ``conditional`` (raising _PreconditionFailed if the key was taken meanwhile).
+        ``conditional`` (raising PreconditionFailed if the key was taken meanwhile).
         """
         version_id, taken = self._adoptable(key, size, blake3_hex)
         if version_id:
             return version_id, False
         try:
             return self._versioned(key, write(not taken)), True
-        except _PreconditionFailed:
+        except PreconditionFailed:
             pass
         # an identical upload racing this one filed it first
         version_id, _ = self._adoptable(key, size, blake3_hex)
@@ -782,13 +557,13 @@ class S3ObjectLockStore:
         try:
             retention = self._client.get_object_retention(self.bucket, key, version_id)
         except S3Error as e:
-            if e.code not in _NO_LOCK_CODES:
+            if e.code not in NO_LOCK_CODES:
                 raise
             retention = None
         try:
             hold = self._client.is_object_legal_hold_enabled(self.bucket, key, version_id)
         except S3Error as e:
-            if e.code not in _NO_HOLD_CODES:
+            if e.code not in NO_HOLD_CODES:
                 raise
             hold = False
         return LockState(
@@ -858,8 +633,8 @@ class S3ObjectLockStore:
             target = self._client.stat_object(self.bucket, key, version_id=version_id).version_id
         try:
             self._client.remove_object(self.bucket, key, version_id=target or version_id)
-        except (MinioException, urllib3.exceptions.HTTPError, OSError) as e:
-            error = self._translate(e, "delete", key, target, locking=True)
+        except FOREIGN as e:
+            error = self._errors.translate(e, "delete", key, target, locking=True)
             if isinstance(error, RetentionActive):
                 self._explain_refusal(error, key, target)
             raise error from e
@@ -868,7 +643,7 @@ class S3ObjectLockStore:
         """Add the lock the store reports to a refusal message, if it can be read."""
         try:
             lock = self._lock_state(key, version_id)
-        except (MinioException, urllib3.exceptions.HTTPError, OSError):
+        except FOREIGN:
             return
         reasons = []
         if lock.legal_hold:
@@ -890,19 +665,15 @@ class S3ObjectLockStore:
         cutoff = _ceil_second(older_than)
         aborted = removed = freed = 0
         with self._errors("list the incomplete uploads in"):
-            uploads = list(minio_compat.list_multipart_uploads(self._client, self.bucket))
+            uploads = list(wire.list_multipart_uploads(self._client, self.bucket))
         for upload in uploads:
             with self._errors("inspect the incomplete upload of", upload.key):
-                parts = minio_compat.last_part_time(
-                    self._client, self.bucket, upload.key, upload.upload_id
-                )
+                parts = wire.last_part_time(self._client, self.bucket, upload.key, upload.upload_id)
             active = max((t for t in (upload.initiated, parts) if t is not None), default=None)
             if active is not None and active >= cutoff:
                 continue
             with self._errors("abort the incomplete upload of", upload.key):
-                minio_compat.abort_multipart_upload(
-                    self._client, self.bucket, upload.key, upload.upload_id
-                )
+                wire.abort_multipart_upload(self._client, self.bucket, upload.key, upload.upload_id)
             aborted += 1
         with self._errors("list the staging objects in"):
             stale = [
@@ -933,22 +704,3 @@ class S3ObjectLockStore:
                     size=obj.size or 0,
                     modified=obj.last_modified or datetime.fromtimestamp(0, UTC),
                 )
-
-
-def s3_store_from_settings(settings: object) -> S3ObjectLockStore:
-    """Build the store from an object with the ``s3_*`` attributes of ``api.settings.Settings``."""
-
-    def get(name: str, default: object) -> object:
-        return getattr(settings, name, default)
-
-    return S3ObjectLockStore(
-        endpoint=str(get("s3_endpoint", "127.0.0.1:9000")),
-        access_key=str(get("s3_access_key", "")),
-        secret_key=str(get("s3_secret_key", "")),
-        bucket=str(get("s3_bucket", "evidence")),
-        secure=bool(get("s3_secure", False)),
-        region=str(get("s3_region", "us-east-1")),
-        create_bucket=bool(get("s3_create_bucket", False)),
-        part_size=int(str(get("s3_part_size", 16 * MiB))),
-        upload_threads=int(str(get("s3_upload_threads", 4))),
-    )
