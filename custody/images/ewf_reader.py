@@ -2,14 +2,16 @@
 
 The only module of custody/ that touches a native binding, behind a lazy import: the base
 install (the court's offline verifier) works without it and reports that it could not
-re-read the media (:func:`available`). The media is decompressed by several libewf handles
-in parallel, each reading every n-th block, and hashed in order by one MultiHasher, so
-the hashing of a large image is bound by the slowest digest rather than by inflate.
+re-read the media (:func:`available`). libewf holds the GIL while it inflates, so segment
+files on disk are inflated by child processes (:mod:`custody.images.ewf_pipe`) while this
+process hashes; stored objects without a local path (S3) are read through file objects by
+a handle in a thread. Either way one MultiHasher hashes the media in order.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -19,12 +21,16 @@ from typing import Any, BinaryIO
 
 from custody.digests import MultiHasher
 from custody.errors import ImageError, ImageSupportMissing
+from custody.images import ewf_pipe
 from custody.images.ewf_metadata import stored_digests
 
 Source = str | BinaryIO
 Opener = Callable[[], Sequence[Source]]
 BLOCK_SIZE = 4 * 1024 * 1024
 WORKERS = 1  # more handles do not inflate faster here: libewf holds the GIL
+# the wheel's libewf inflates at about half ewfverify's speed, so two children share it
+PIPE_WORKERS = max(1, min(2, os.cpu_count() or 1))
+PIPE_FROM = 16 * 1024 * 1024  # smaller media are not worth a process start (about 0.1 s)
 INSTALL_HINT = (
     "install libewf's Python bindings: pip install 'evidence-custody[ewf]' (the libewf-python "
     "wheel)"
@@ -200,8 +206,16 @@ def read_ewf(
     stored = {k.removeprefix("hash:"): v for k, v in values.items() if k.startswith("hash:")}
     imager = stored_digests(stored)
     # whatever the imager stored is recomputed too, or it could not be compared
+    sources = open_sources()
+    if all(isinstance(s, str) for s in sources) and size >= PIPE_FROM:
+        # files on disk: libewf inflates in a child process while this one hashes
+        blocks: Iterator[bytes | bytearray] = ewf_pipe.media_blocks(
+            [str(s) for s in sources], size, block_size, PIPE_WORKERS
+        )
+    else:
+        blocks = _blocks(open_sources, size, max(1, workers), block_size)
     with MultiHasher([*algorithms, *imager]) as hasher:
-        for block in _blocks(open_sources, size, max(1, workers), block_size):
+        for block in blocks:
             hasher.update(block)
             if progress is not None:
                 progress(len(block))
