@@ -29,7 +29,7 @@ from cli.bundle_cmd import verify_bundle_command
 from cli.output import JsonOpt, emit_json, out, print_lines
 from custody import verdicts
 from custody.digests import SUPPORTED
-from custody.offline import hash_files
+from custody.hashing import hash_files
 
 app = typer.Typer(
     cls=BoundaryGroup,

@@ -174,7 +174,7 @@ def _mirror(args: argparse.Namespace) -> int:
 
 def _hash(args: argparse.Namespace) -> int:
     from custody import verdicts
-    from custody.offline import hash_files
+    from custody.hashing import hash_files
 
     results = hash_files(args.files, args.algorithms)
     _emit(args, verdicts.hash_json(results), verdicts.hash_lines(results))

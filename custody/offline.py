@@ -11,12 +11,11 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from custody.checkpoint import Checkpoint, VerifierKey, open_checkpoint
 from custody.cosignature import WitnessKey
-from custody.digests import SUPPORTED, hash_file, parse_algorithms
 from custody.errors import CheckpointError, InputError, MalformedMetadata, ProofError
+from custody.hashing import require_file as require_file  # re-exported for the CLIs
 from custody.log_audit import check_consistency
 from custody.merkle import parse_consistency_proof
 from custody.report import VerificationReport, parse_report, verify_report_signature
@@ -47,12 +46,6 @@ def load_trusted_key(value: str, *, option: str = "--trusted-key") -> VerifierKe
         raise InputError(f"{where}: {e.message}{hint}") from None
 
 
-def require_file(path: Path) -> Path:
-    if not path.is_file():
-        raise InputError(f"{path}: not a file" if path.exists() else f"{path}: no such file")
-    return path
-
-
 def require_folder(path: Path) -> Path:
     if not path.is_dir():
         raise InputError(f"{path}: not a folder" if path.exists() else f"{path}: no such folder")
@@ -60,33 +53,6 @@ def require_folder(path: Path) -> Path:
 
 
 # --- hashing ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class HashedFile:
-    """One file's size and digests, in the order of ``algorithms``."""
-
-    path: Path
-    size: int
-    algorithms: tuple[str, ...]
-    digests: dict[str, str]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"file": str(self.path), "size": self.size, "digests": dict(self.digests)}
-
-
-def hash_files(paths: Sequence[Path], algorithms: str | None = None) -> list[HashedFile]:
-    """Hash each file in one pass; ``algorithms`` is ``"md5,sm3"``-style, default all."""
-    chosen = parse_algorithms(",".join(SUPPORTED) if algorithms is None else algorithms)
-    for path in paths:
-        require_file(path)
-    results = []
-    for path in paths:
-        digests = hash_file(path, chosen)
-        results.append(
-            HashedFile(path=path, size=digests.size, algorithms=chosen, digests=digests.digests)
-        )
-    return results
 
 
 # --- consistency between two checkpoints -----------------------------------------------

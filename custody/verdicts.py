@@ -32,7 +32,8 @@ from custody.errors import (
 if TYPE_CHECKING:  # values only read here; importing them would load blake3 and cryptography
     from custody.bundle import BundleReport
     from custody.checkpoint import VerifierKey
-    from custody.offline import Consistency, HashedFile, SignedReport, SplitViewResult
+    from custody.hashing import HashedFile
+    from custody.offline import Consistency, SignedReport, SplitViewResult
 
 
 class ExitCode(IntEnum):

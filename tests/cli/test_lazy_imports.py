@@ -54,3 +54,33 @@ def test_offline_commands_import_no_server_stack(
     file = tmp_path / "f.bin"
     file.write_bytes(b"evidence")
     assert loaded(entry, *(a.format(file=file) for a in argv)) == []
+
+
+@pytest.mark.parametrize("entry", ["custody", "custody-verify"])
+def test_hashing_loads_no_checkpoint_timestamp_or_report_code(tmp_path: Path, entry: str) -> None:
+    """Hashing needs digests only (SM3 comes from cryptography's hashes), not certificates,
+    timestamps, reports or the offline checks."""
+    file = tmp_path / "f.bin"
+    file.write_bytes(b"evidence")
+    code = (
+        "import json, sys\n"
+        f"sys.argv = [{entry!r}, 'hash', {str(file)!r}]\n"
+        + (
+            "from cli.main import main\n"
+            if entry == "custody"
+            else "from custody.__main__ import main as m\nmain = lambda: m(sys.argv[1:])\n"
+        )
+        + "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    modules = set(json.loads(proc.stderr.strip().splitlines()[-1]))
+    assert "BLAKE3" in proc.stdout
+    for heavy in (
+        "custody.offline",
+        "custody.checkpoint",
+        "custody.timestamp",
+        "custody.report",
+        "cryptography.x509",
+    ):
+        assert heavy not in modules, heavy
