@@ -92,9 +92,7 @@ def _serve(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, str]:
         headers=admin,
     )
     r.raise_for_status()
-    r = httpx.post(
-        f"{url}/api/v1/enrolment", json={"account": "bench", "code": r.json()["code"]}
-    )
+    r = httpx.post(f"{url}/api/v1/enrolment", json={"account": "bench", "code": r.json()["code"]})
     r.raise_for_status()
     token = r.json()["token"]
     httpx.post(
@@ -130,12 +128,17 @@ def _chunks(path: Path) -> Iterator[bytes]:
             yield chunk
 
 
-def _post(url: str, token: str, params: dict[str, str], body: Iterator[bytes], **kw: str) -> None:
+def _post(url: str, token: str, params: dict[str, str], body: Iterator[bytes], ctype: str,
+          size: int) -> None:  # fmt: skip
     r = httpx.post(
         f"{url}/api/v1/evidence",
         params=params,
         content=body,
-        headers={"Authorization": f"Bearer {token}", **kw},
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": ctype,
+            "Content-Length": str(size),
+        },
         timeout=None,
     )
     r.raise_for_status()
@@ -148,7 +151,8 @@ def upload_raw(url: str, token: str, path: Path) -> None:
         token,
         {"metadata": json.dumps({"case": "BENCH", "filename": path.name})},
         _chunks(path),
-        **{"Content-Type": "application/octet-stream", "Content-Length": str(path.stat().st_size)},
+        "application/octet-stream",
+        path.stat().st_size,
     )
 
 
@@ -156,9 +160,9 @@ def upload_multipart(url: str, token: str, path: Path) -> None:
     """multipart/form-data: a ``metadata`` part, then the ``file`` part, streamed."""
     boundary = uuid.uuid4().hex
     head = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n'
         f"{json.dumps({'case': 'BENCH'})}\r\n--{boundary}\r\n"
-        f"Content-Disposition: form-data; name=\"file\"; filename=\"{path.name}\"\r\n"
+        f'Content-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
         "Content-Type: application/octet-stream\r\n\r\n"
     ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
@@ -169,13 +173,7 @@ def upload_multipart(url: str, token: str, path: Path) -> None:
         yield tail
 
     size = len(head) + path.stat().st_size + len(tail)
-    _post(
-        url,
-        token,
-        {},
-        body(),
-        **{"Content-Type": f"multipart/form-data; boundary={boundary}", "Content-Length": str(size)},
-    )
+    _post(url, token, {}, body(), f"multipart/form-data; boundary={boundary}", size)
 
 
 def cli_intake(url: str, token: str, path: Path) -> None:
