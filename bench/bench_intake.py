@@ -149,12 +149,21 @@ def cli_intake(url: str, token: str, path: Path) -> None:
     run([str(BIN / "custody"), "intake", str(path), "--case", "BENCH", "--json"], env=env)
 
 
-def _best_intake(upload: Upload, url: str, token: str, path: Path, repeat: int) -> float:
-    times = []
+def _measure(pid: int, fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Best wall time of ``fn``, and how many cores the server process used meanwhile."""
+    cpu, times = _cpu_seconds(pid), []
     for _ in range(max(1, repeat)):
+        times.append(timed(fn))
+    return min(times), (_cpu_seconds(pid) - cpu) / sum(times)
+
+
+def _best_intake(server: subprocess.Popen[bytes], upload: Upload, url: str, token: str,
+                 path: Path, repeat: int) -> tuple[float, float]:  # fmt: skip
+    def once() -> None:
         touch_content(path)
-        times.append(timed(lambda: upload(url, token, path)))
-    return min(times)
+        upload(url, token, path)
+
+    return _measure(server.pid, once, repeat)
 
 
 def _hashing(path: Path, algorithms: str, repeat: int) -> float:
@@ -171,9 +180,9 @@ def intake_rows(work: Path, image: Path, limit: Limit, repeat: int) -> list[Row]
         _stop(sink)
     server, url, token = _serve(work / "var-intake")
     try:
-        raw = _best_intake(upload_raw, url, token, image, repeat)
-        multipart = _best_intake(upload_multipart, url, token, image, repeat)
-        cli = _best_intake(cli_intake, url, token, image, repeat)
+        raw = _best_intake(server, upload_raw, url, token, image, repeat)
+        multipart = _best_intake(server, upload_multipart, url, token, image, repeat)
+        cli = _best_intake(server, cli_intake, url, token, image, repeat)
     finally:
         _stop(server)
     hash_default = _hashing(image, "blake3,sha256", repeat)
@@ -181,28 +190,29 @@ def intake_rows(work: Path, image: Path, limit: Limit, repeat: int) -> list[Row]
     cli_startup = best(lambda: run([str(BIN / "custody"), "intake", "--help"]), repeat)
     mb = image.stat().st_size / 1e6
 
-    def detail(ours: float, hashing: float, algorithms: str) -> str:
+    def detail(ours: tuple[float, float], hashing: float, algorithms: str) -> str:
         return (
-            f"ours {ours:.2f} s ({mb / ours:.0f} MB/s), {limit.describe()}; stages alone: "
-            f"hash {algorithms} {hashing:.2f} s, HTTP receive {http_alone:.2f} s"
+            f"ours {ours[0]:.2f} s ({mb / ours[0]:.0f} MB/s, server on {ours[1]:.2f} cores), "
+            f"{limit.describe()}; stages alone: hash {algorithms} {hashing:.2f} s, "
+            f"HTTP receive {http_alone:.2f} s"
         )
 
     return [
         ratio_row(
             "raw-body intake (HTTP, octet-stream) ÷ durable limit",
-            limit.seconds / raw,
+            limit.seconds / raw[0],
             0.9,
             detail(raw, hash_default, "blake3+sha256"),
         ),
         ratio_row(
             "multipart intake ÷ durable limit",
-            limit.seconds / multipart,
+            limit.seconds / multipart[0],
             0.85,
             detail(multipart, hash_default, "blake3+sha256"),
         ),
         ratio_row(
             "`custody intake` end to end (CLI subprocess, default algorithms) ÷ durable limit",
-            limit.seconds / cli,
+            limit.seconds / cli[0],
             0.8,
             detail(cli, hash_cli, "blake3+sha256+md5 (client and server each)")
             + f", CLI start-up (`custody intake --help`) {cli_startup:.2f} s",
@@ -216,6 +226,12 @@ def _vmhwm_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmHWM in /proc status")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process, all its threads, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _peak_rss(work: Path, size_mib: int) -> float:
@@ -248,7 +264,7 @@ def concurrent_row(work: Path, size_mib: int, repeat: int, clients: int = 4) -> 
     files = [random_file(work / f"concurrent-{i}.dd", size_mib) for i in range(clients)]
     server, url, token = _serve(work / "var-concurrent")
     try:
-        one = _best_intake(upload_raw, url, token, files[0], repeat)
+        one, one_cores = _best_intake(server, upload_raw, url, token, files[0], repeat)
 
         def together() -> None:
             for f in files:
@@ -256,7 +272,7 @@ def concurrent_row(work: Path, size_mib: int, repeat: int, clients: int = 4) -> 
             with ThreadPoolExecutor(clients) as pool:
                 list(pool.map(lambda f: upload_raw(url, token, f), files))
 
-        many = best(together, repeat)
+        many, cores = _measure(server.pid, together, repeat)
     finally:
         _stop(server)
         for f in files:
@@ -267,8 +283,9 @@ def concurrent_row(work: Path, size_mib: int, repeat: int, clients: int = 4) -> 
         f"{clients} concurrent intakes on {os.cpu_count()} cores ÷ one intake (aggregate MB/s)",
         ratio,
         1.5,
-        f"one {size_mib} MiB intake {one:.2f} s ({mb / one:.0f} MB/s); {clients} at once "
-        f"{many:.2f} s ({clients * mb / many:.0f} MB/s together)",
+        f"one {size_mib} MiB intake {one:.2f} s ({mb / one:.0f} MB/s, server on "
+        f"{one_cores:.2f} cores); {clients} at once {many:.2f} s ({clients * mb / many:.0f} "
+        f"MB/s together, server on {cores:.2f} cores; cores = server CPU time ÷ wall time)",
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 from bench.common import MIB, Row, best, openssl_sha256, random_file, ratio_row, render, run
@@ -30,7 +31,7 @@ def startup_rows(work: Path, repeat: int) -> list[Row]:
         ("start-up: `custody hash` of a 1-byte file", [str(BIN / "custody"), "hash", str(small)]),
         ("start-up: `custody-verify --help`", [str(BIN / "custody-verify"), "--help"]),
     ):
-        seconds = best(lambda c=cmd: run(c), max(repeat, 3))  # cheap: best of 3 at least
+        seconds = best(partial(run, cmd), max(repeat, 3))  # cheap: best of 3 at least
         rows.append(
             Row(
                 name,
