@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -119,9 +120,12 @@ def _sink() -> tuple[subprocess.Popen[bytes], str]:
     return proc, url
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def _stop(proc: subprocess.Popen[bytes], data_dir: Path | None = None) -> None:
+    """Stop the process; remove the server's data (gigabytes of stored evidence)."""
     proc.terminate()
     proc.wait(timeout=30)
+    if data_dir is not None:
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def _curl(url: str, token: str, *args: str) -> None:
@@ -178,13 +182,14 @@ def intake_rows(work: Path, image: Path, limit: Limit, repeat: int) -> list[Row]
         http_alone = best(lambda: upload_raw(sink_url, "sink", image), repeat)
     finally:
         _stop(sink)
-    server, url, token = _serve(work / "var-intake")
+    data = work / "var-intake"
+    server, url, token = _serve(data)
     try:
         raw = _best_intake(server, upload_raw, url, token, image, repeat)
         multipart = _best_intake(server, upload_multipart, url, token, image, repeat)
         cli = _best_intake(server, cli_intake, url, token, image, repeat)
     finally:
-        _stop(server)
+        _stop(server, data)
     hash_default = _hashing(image, "blake3,sha256", repeat)
     hash_cli = _hashing(image, "blake3,sha256,md5", repeat)
     cli_startup = best(lambda: run([str(BIN / "custody"), "intake", "--help"]), repeat)
@@ -237,13 +242,14 @@ def _cpu_seconds(pid: int) -> float:
 def _peak_rss(work: Path, size_mib: int) -> tuple[float, float]:
     """VmHWM of a fresh server before (start-up, set-up requests) and after one intake."""
     image = random_file(work / f"rss-{size_mib}.dd", size_mib)
-    server, url, token = _serve(work / f"var-rss-{size_mib}")
+    data = work / f"var-rss-{size_mib}"
+    server, url, token = _serve(data)
     try:
         idle = _vmhwm_mib(server.pid)
         upload_raw(url, token, image)
         return idle, _vmhwm_mib(server.pid)
     finally:
-        _stop(server)
+        _stop(server, data)
         image.unlink()
 
 
@@ -264,7 +270,8 @@ def rss_row(work: Path, small_mib: int, big_mib: int) -> Row:
 def concurrent_row(work: Path, size_mib: int, repeat: int, clients: int = 4) -> Row:
     """``clients`` raw intakes at once (distinct files): aggregate ÷ one intake's throughput."""
     files = [random_file(work / f"concurrent-{i}.dd", size_mib) for i in range(clients)]
-    server, url, token = _serve(work / "var-concurrent")
+    data = work / "var-concurrent"
+    server, url, token = _serve(data)
     try:
         one, one_cores = _best_intake(server, upload_raw, url, token, files[0], repeat)
 
@@ -276,7 +283,7 @@ def concurrent_row(work: Path, size_mib: int, repeat: int, clients: int = 4) -> 
 
         many, cores = _measure(server.pid, together, repeat)
     finally:
-        _stop(server)
+        _stop(server, data)
         for f in files:
             f.unlink()
     mb = size_mib * MIB / 1e6
