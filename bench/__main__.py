@@ -64,7 +64,7 @@ def targets(size: int, rss: tuple[int, int], repeat: int) -> list[Row]:
     return rows
 
 
-def extras(quick: bool, size: int, repeat: int) -> None:
+def extras(quick: bool, size: int, repeat: int, save: bool) -> None:
     """The digest and ledger benchmarks, each printing (and saving) its own section."""
     ledger = ["--appends", "100", "--tree-size", "10000", "--proofs", "20"] if quick else []
     ledger += ["--audit-entries", "5000"] if quick else []
@@ -74,7 +74,7 @@ def extras(quick: bool, size: int, repeat: int) -> None:
     ):
         print(f"== {name}", flush=True)
         try:
-            module.main(argv)
+            module.main(argv if save else [*argv, "--no-save"])
         except Exception:
             traceback.print_exc()
 
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     size, rss, repeat = QUICK if args.quick else FULL
     started = time.perf_counter()
     if not args.no_extra:
-        extras(args.quick, size, repeat)
+        extras(args.quick, size, repeat, not args.no_save)
     print("== issue 15 targets", flush=True)
     rows = targets(size, rss, repeat)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
