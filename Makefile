@@ -36,7 +36,7 @@ pytest: $(VENV)/.installed-server-test
 test: lint typecheck pytest
 
 bench: $(VENV)/.installed-server-test
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .hypothesis
