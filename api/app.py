@@ -27,6 +27,7 @@ from api.routers import (
     reports,
     secrecy,
     tiles,
+    uploads,
     verifications,
 )
 from api.services import sweep
@@ -41,6 +42,7 @@ ROUTERS = (
     grants.router,
     evidence.router,
     intake_sessions.router,
+    uploads.router,
     custody_ops.router,
     ledger.router,
     reports.router,
@@ -84,6 +86,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         app.state.ctx = context
     problems.install(app)
     app.add_middleware(InputGuard)
+    app.add_middleware(uploads.TusHeaders)  # Tus-Resumable on every tus answer, errors too
     app.add_middleware(ErrorBoundary)  # added last, so outermost: it sees every exception
     for router in ROUTERS:
         app.include_router(router)
