@@ -22,7 +22,7 @@ import httpx
 
 from cli.client import ApiClient
 from custody.digests import CHUNK_SIZE, MultiHasher
-from custody.errors import CustodyError, ServerUnavailable, UploadOffsetMismatch
+from custody.errors import CustodyError, ServerUnavailable, UploadBusy, UploadOffsetMismatch
 
 TUS = {"Tus-Resumable": "1.0.0"}
 PATCH_BYTES = 32 * 1024 * 1024
@@ -44,8 +44,9 @@ class RetryPolicy:
 
 
 def retryable(error: CustodyError) -> bool:
-    """A dropped connection or the server's own failure; never a refusal of the input."""
-    return isinstance(error, ServerUnavailable) or (error.status or 0) >= 500
+    """A dropped connection, the server's own failure, or another request of ours still
+    holding the upload; never a refusal of the input."""
+    return isinstance(error, ServerUnavailable | UploadBusy) or (error.status or 0) >= 500
 
 
 @dataclass

@@ -365,9 +365,11 @@ def append_chunk(
                 f"the upload's {row.upload_length}; nothing was appended"
             )
         written = _write(ctx, row, f, body, durable)
-    if written < row.upload_length:
-        return Appended(offset=written, committed=None)
-    committed = finish(ctx, account, upload_id)
+        if written < row.upload_length:
+            return Appended(offset=written, committed=None)
+        # still holding the upload: a second completing PATCH waits (409 busy), then finds
+        # it completed, so one upload never becomes two items
+        committed = finish(ctx, account, upload_id)
     return Appended(offset=written, committed=committed, evidence_id=committed.evidence_id)
 
 
@@ -488,7 +490,11 @@ def expire(ctx: AppContext, now: datetime | None = None) -> int:
                 )
             ).scalars()
         )
+        abandoned: list[str] = []
         for row in stale:
+            if _busy(staged_path(ctx, row.id)):
+                continue  # a request is appending right now: not idle after all
+            abandoned.append(row.id)
             meta = json.loads(row.metadata_json)
             append(
                 session,
@@ -526,11 +532,26 @@ def expire(ctx: AppContext, now: datetime | None = None) -> int:
         for p in staged.iterdir():
             if not p.name.endswith(".part") or p.name.removesuffix(".part") in open_ids:
                 continue
-            known = p.name.removesuffix(".part") in {r.id for r in stale}
+            known = p.name.removesuffix(".part") in abandoned
             with contextlib.suppress(FileNotFoundError):
                 if known or p.stat().st_mtime < stray_cutoff or _closed(ctx, p):
                     p.unlink()
-    return len(stale)
+    return len(abandoned)
+
+
+def _busy(path: Path) -> bool:
+    """Whether a request holds the staged file (see _locked)."""
+    try:
+        f = path.open("rb")
+    except FileNotFoundError:
+        return False
+    with f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+        return False
 
 
 def _closed(ctx: AppContext, path: Path) -> bool:

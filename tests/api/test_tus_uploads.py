@@ -395,3 +395,60 @@ def test_expired_upload_is_swept_recorded_as_abandoned_and_answers_410(
     assert head(client, technician, url).status_code == 410  # HEAD: no body
     assert_problem(patch(client, technician, url, 4096, DATA[4096:]), 410, "upload-expired")
     assert sweep.sweep(ctx).uploads_expired == 0  # recorded once
+
+
+def test_a_second_request_on_a_busy_upload_is_409_and_appends_nothing(
+    client: TestClient, ctx: AppContext, technician: Actor, case: str
+) -> None:
+    import fcntl
+
+    url = create(client, technician, case).headers["location"]
+    path = uploads.staged_path(ctx, url.rsplit("/", 1)[1])
+    with path.open("rb") as held:  # as a PATCH in progress holds it
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        assert_problem(patch(client, technician, url, 0, DATA[:10]), 409, "upload-busy")
+        with ctx.session() as s:  # idle by its clock, but busy: the sweep leaves it
+            row = s.get(UploadSession, url.rsplit("/", 1)[1])
+            assert row is not None
+            row.updated_at = utc_now() - timedelta(days=30)
+            s.add(row)
+            s.commit()
+        assert uploads.expire(ctx) == 0
+    assert path.stat().st_size == 0
+
+
+def test_completing_twice_does_not_make_a_second_item(
+    client: TestClient, ctx: AppContext, technician: Actor, case: str
+) -> None:
+    data = b"one item" * 100
+    url = create(client, technician, case, length=len(data)).headers["location"]
+    assert patch(client, technician, url, 0, data).status_code == 200
+    before = counts(ctx)
+    assert_problem(patch(client, technician, url, len(data), b""), 409, "invalid-state")
+    assert counts(ctx) == before
+
+
+def test_upload_resumes_in_a_restarted_app_on_the_same_data_dir(
+    ctx: AppContext, technician: Actor, tmp_path: Any
+) -> None:
+    from api.app import create_app
+    from api.context import build_context
+
+    with TestClient(create_app(context=ctx)) as first:
+        r = first.post(
+            "/api/v1/cases", json={"number": "R-1", "title": "restart"}, headers=technician.headers
+        )
+        assert r.status_code == 201
+        url = create(first, technician, "R-1").headers["location"]
+        assert patch(first, technician, url, 0, DATA[:2_000_000]).status_code == 204
+    ctx.engine.dispose()
+    again = build_context(ctx.settings)
+    try:
+        with TestClient(create_app(context=again)) as second:
+            offset = int(head(second, technician, url).headers["upload-offset"])
+            assert offset == 2_000_000
+            r = patch(second, technician, url, offset, DATA[offset:])
+            assert r.status_code == 200, r.text
+            assert r.json()["digests"]["sha256"] == hashlib.sha256(DATA).hexdigest()
+    finally:
+        again.engine.dispose()
