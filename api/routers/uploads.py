@@ -44,8 +44,8 @@ CREATE_DOC = """Create a resumable upload of one evidence file (tus 1.0 creation
 
 `Upload-Length` is the file's size; `Upload-Metadata` carries the intake metadata as tus
 key/base64-value pairs: either `metadata` (the whole JSON object `POST /api/v1/evidence`
-takes) or the keys `case`, `filename`, `filetype`, `description`, `seal_no` and
-`sha256`/`md5`/`sha1`/`sm3`/`blake3` (declared digests). The case, your permission and
+takes) or the keys `case`, `filename` (or `name`), `filetype` (or `type`), `description`,
+`seal_no` and `sha256`/`md5`/`sha1`/`sm3`/`blake3` (declared digests). The case, your permission and
 the metadata are checked now, before a byte is sent. Then PATCH the bytes; the PATCH that
 brings the last byte completes the intake (declared digests checked as for any intake).
 """

@@ -68,6 +68,7 @@ costs at most this much to send again."""
 MAX_METADATA_HEADER = 64 * 1024
 DIGEST_KEYS = ("sha256", "md5", "sha1", "sm3", "blake3")
 FIELD_KEYS = {"case": "case", "filename": "filename", "filetype": "content_type"}
+FIELD_KEYS |= {"name": "filename", "type": "content_type"}  # as Uppy sends them
 FIELD_KEYS |= {"description": "description", "seal_no": "seal_no"}
 
 
@@ -78,9 +79,9 @@ def parse_upload_metadata(header: str | None) -> IntakeMetadata:
     """``Upload-Metadata`` (tus: ``key base64,…``) as the intake's metadata, validated alike.
 
     ``metadata`` carries the whole intake metadata JSON (as ``POST /api/v1/evidence``
-    takes it); the keys ``case``, ``filename``, ``filetype``, ``description``, ``seal_no``
-    and ``sha256``/``md5``/``sha1``/``sm3``/``blake3`` (declared digests) set one field each,
-    as tus clients send them. Anything else is refused.
+    takes it); the keys ``case``, ``filename`` (or ``name``), ``filetype`` (or ``type``),
+    ``description``, ``seal_no`` and ``sha256``/``md5``/``sha1``/``sm3``/``blake3``
+    (declared digests) set one field each, as tus clients send them. Anything else is refused.
     """
     if not header or not header.strip():
         raise MalformedMetadata(
@@ -453,12 +454,12 @@ def finish(ctx: AppContext, account: Account, upload_id: str) -> intake_service.
             tail=edges.tail,
             within=completed,
         )
-    except (DigestMismatch, ImageError, UploadTooLarge) as e:
+    except (DigestMismatch, ImageError, UploadTooLarge):
         # refused (and recorded) by the intake's rules: the upload is over
         prepared.hasher.close()
         _save(ctx, upload_id, state=REFUSED, closed_at=utc_now())
         path.unlink(missing_ok=True)
-        raise e from None
+        raise
     path.unlink(missing_ok=True)
     return committed
 

@@ -452,3 +452,24 @@ def test_upload_resumes_in_a_restarted_app_on_the_same_data_dir(
             assert r.json()["digests"]["sha256"] == hashlib.sha256(DATA).hexdigest()
     finally:
         again.engine.dispose()
+
+
+def test_uppy_style_name_and_type_keys_set_filename_and_content_type(
+    client: TestClient, technician: Actor, case: str
+) -> None:
+    data = b"%PDF-1.7 statement"
+    r = client.post(
+        "/api/v1/uploads",
+        headers={
+            **technician.headers,
+            **TUS,
+            "Upload-Length": str(len(data)),
+            "Upload-Metadata": f"case {b64(case)},name {b64('bank.pdf')},"
+            f"type {b64('application/pdf')},filename {b64('bank.pdf')}",
+        },
+    )
+    assert r.status_code == 201, r.text
+    r = patch(client, technician, r.headers["location"], 0, data)
+    assert r.status_code == 200, r.text
+    assert r.json()["original_filename"] == "bank.pdf"
+    assert r.json()["content_type"] == "application/pdf"
