@@ -27,6 +27,7 @@ from api.routers import (
     reports,
     secrecy,
     tiles,
+    uploads,
     verifications,
 )
 from api.services import sweep
@@ -41,6 +42,7 @@ ROUTERS = (
     grants.router,
     evidence.router,
     intake_sessions.router,
+    uploads.router,
     custody_ops.router,
     ledger.router,
     reports.router,
@@ -84,7 +86,9 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         app.state.ctx = context
     problems.install(app)
     app.add_middleware(InputGuard)
-    app.add_middleware(ErrorBoundary)  # added last, so outermost: it sees every exception
+    app.add_middleware(ErrorBoundary)  # outermost but one: it sees every exception
+    # outside it, so that even its 500 says Tus-Resumable (it only adds a header)
+    app.add_middleware(uploads.TusHeaders)
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(verifications.router, responses=VERIFICATION_PROBLEMS)

@@ -18,6 +18,9 @@ PROBLEM_BASE = "urn:evidence-custody:problem:"
 
 STATUS: list[tuple[type[errors.CustodyError], int]] = [
     (errors.UploadTooLarge, 413),
+    (errors.TusVersionUnsupported, 412),
+    (errors.UnsupportedMediaType, 415),
+    (errors.UploadExpired, 410),
     (errors.DigestMismatch, 422),
     (errors.ImageError, 422),
     (errors.FileNameTooLong, 422),

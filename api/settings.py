@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # longer than this are swept at start-up and then every sweep interval (0: start-up only)
     staging_max_age_seconds: float = Field(default=3600, ge=0)
     sweep_interval_seconds: float = Field(default=900, ge=0)
+    # resumable (tus) uploads not finished this long after their last byte are abandoned:
+    # swept by the sweep above and recorded on the ledger (evidence.upload_abandoned)
+    upload_expiry_seconds: float = Field(default=86400, gt=0)
     # anchoring outside our own key (issue 12): C2SP witnesses as a JSON list of
     # {"url", "key"} or "url=witnesskey,…"; RFC 3161 TSAs as {"url", "cert"} or
     # "url=certfile,…" (cert: PEM with the TSA certificate and its CA)
@@ -76,6 +79,11 @@ class Settings(BaseSettings):
     @property
     def report_cert_path(self) -> Path:
         return self.report_cert or self.data_dir / "report-signing.crt"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Where resumable uploads are staged until they are complete (both backends)."""
+        return self.data_dir / "uploads"
 
     @property
     def admin_token_path(self) -> Path:

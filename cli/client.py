@@ -64,6 +64,11 @@ class ApiClient:
         raise_for_problem(response)
         return response
 
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Any method; a problem answer raises its error, a dropped connection
+        ServerUnavailable."""
+        return self._send(method, path, **kwargs)
+
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self._send("GET", path, **kwargs)
 

@@ -19,6 +19,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from cli import resumable
 from cli.client import ApiClient
 from cli.output import JsonOpt, emit_json, err, out
 from cli.preflight import case_path, check_intake
@@ -80,6 +81,39 @@ def intake_one(
     if hasher.size != evidence["size"]:
         differences.append({"algorithm": "size", "local": hasher.size, "server": evidence["size"]})
     evidence["local_digests"] = local
+    evidence["differences"] = differences
+    return evidence
+
+
+def intake_resumable(
+    api: ApiClient,
+    path: Path,
+    metadata: dict[str, Any],
+    algorithms: tuple[str, ...],
+    progress: Progress,
+    policy: resumable.RetryPolicy,
+) -> dict[str, Any]:
+    """One file over tus: resumes after a dropped connection or a server restart."""
+    size = path.stat().st_size
+    task = progress.add_task(path.name, total=size)
+    evidence = resumable.intake_resumable(
+        api,
+        path,
+        metadata,
+        algorithms,
+        policy=policy,
+        at=lambda n: progress.update(task, completed=n),
+        say=lambda text: err.print(f"{path.name}: {text}", markup=False),
+    )
+    progress.remove_task(task)
+    local = evidence["local_digests"]
+    differences = [
+        {"algorithm": a, "local": v, "server": evidence["digests"].get(a)}
+        for a, v in local.items()
+        if evidence["digests"].get(a) != v
+    ]
+    if evidence.pop("local_size") != evidence["size"]:
+        differences.append({"algorithm": "size", "local": size, "server": evidence["size"]})
     evidence["differences"] = differences
     return evidence
 
@@ -188,6 +222,24 @@ def intake(
         str | None,
         typer.Option(help="Where it was inside the parent, e.g. /Users/zhang/report.docx."),
     ] = None,
+    resumable_upload: Annotated[
+        bool | None,
+        typer.Option(
+            "--resumable/--no-resumable",
+            help="Upload over tus, resuming after a dropped connection or a server restart. "
+            "Default: for files above --resumable-above.",
+        ),
+    ] = None,
+    resumable_above: Annotated[
+        int, typer.Option(help="Size in bytes above which uploads are resumable.", min=0)
+    ] = resumable.DEFAULT_THRESHOLD,
+    retries: Annotated[
+        int, typer.Option(help="Resumable: consecutive failures tolerated.", min=0)
+    ] = resumable.RetryPolicy.retries,
+    retry_delay: Annotated[
+        float,
+        typer.Option(help="Resumable: first wait in seconds (doubled, at most 15 s).", min=0),
+    ] = resumable.RetryPolicy.first_delay,
     json_output: JsonOpt = False,
 ) -> None:
     """Upload evidence files: hashed locally while uploading, then compared with the server's.
@@ -238,6 +290,11 @@ def intake(
                 )
                 metadata.pop("filename")
                 evidence = intake_set(api, parts, metadata, chosen, progress)
+            elif resumable_upload or (
+                resumable_upload is None and path.stat().st_size > resumable_above
+            ):
+                policy = resumable.RetryPolicy(retries=retries, first_delay=retry_delay)
+                evidence = intake_resumable(api, path, metadata, chosen, progress, policy)
             else:
                 evidence = intake_one(api, path, metadata, chosen, progress)
             results.append(evidence)

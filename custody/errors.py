@@ -216,6 +216,48 @@ class PartConflict(Conflict):
     title = "Part already holds other content"
 
 
+class UnknownUpload(NotFound):
+    """No resumable upload (tus) of that id belongs to the caller."""
+
+    code = "unknown-upload"
+    title = "Unknown upload"
+
+
+class UploadExpired(NotFound):
+    """A resumable upload that was not finished in time; it was abandoned and swept."""
+
+    code = "upload-expired"
+    title = "Upload expired"
+
+
+class UploadOffsetMismatch(Conflict):
+    """A resumable upload's PATCH does not start at the offset the server holds."""
+
+    code = "upload-offset-mismatch"
+    title = "Upload offset mismatch"
+
+
+class UploadBusy(Conflict):
+    """Another request is appending to the same resumable upload."""
+
+    code = "upload-busy"
+    title = "Upload busy"
+
+
+class TusVersionUnsupported(InputError):
+    """A tus request without ``Tus-Resumable: 1.0.0``."""
+
+    code = "tus-version-unsupported"
+    title = "Unsupported tus version"
+
+
+class UnsupportedMediaType(InputError):
+    """A request body of a media type the route does not take."""
+
+    code = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
 # --- who may do what ------------------------------------------------------------------
 
 

@@ -44,6 +44,7 @@ class Action(StrEnum):
     CASE_CREATED = "case.created"
     INTAKE = "evidence.intake"
     INTAKE_REFUSED = "evidence.intake_refused"
+    UPLOAD_ABANDONED = "evidence.upload_abandoned"  # a resumable upload expired unfinished
     DERIVED = "evidence.derived"  # on the parent: an item was extracted from it (lineage)
     VIEW = "evidence.view"
     DOWNLOAD = "evidence.download"

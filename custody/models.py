@@ -224,6 +224,29 @@ class IntakeSession(SQLModel, table=True):
     evidence_id: str | None = Field(default=None, max_length=36)
 
 
+class UploadSession(SQLModel, table=True):
+    """A resumable (tus) upload of one file: staged under the data dir until complete.
+
+    Not a record either: the evidence row and its INTAKE entry are made only when the last
+    byte has arrived and the whole file passed the intake's checks. ``upload_offset`` is
+    the durable offset: the staged file's length after its last fsync.
+    """
+
+    __tablename__ = "upload_sessions"
+
+    id: str = Field(primary_key=True, max_length=36)
+    case_number: str = Field(foreign_key="cases.number", index=True, max_length=128)
+    account_name: str = Field(foreign_key="accounts.name", index=True, max_length=128)
+    metadata_json: str = Field(sa_column=Column(Text, nullable=False))  # the IntakeMetadata
+    upload_length: int = Field(sa_type=BigInteger)
+    upload_offset: int = Field(sa_type=BigInteger)
+    state: str = Field(max_length=16)  # open, completed, terminated, abandoned, refused
+    created_at: datetime = Field(sa_type=TS)
+    updated_at: datetime = Field(sa_type=TS)  # the last byte made durable (or creation)
+    closed_at: datetime | None = Field(default=None, sa_type=TS)
+    evidence_id: str | None = Field(default=None, max_length=36)
+
+
 class IntakeSessionPart(SQLModel, table=True):
     """One stored part of an open intake session: where it is and what it hashed to."""
 

@@ -41,8 +41,15 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = DEADLINE
 class Server:
     """``custody serve`` in its own process group on a free loopback port."""
 
-    def __init__(self, data_dir: Path, *, origin: str = "e2e.custody.example/ledger", **env: str):
-        self.port = free_port()
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        origin: str = "e2e.custody.example/ledger",
+        port: int | None = None,  # a restart on the same address
+        **env: str,
+    ):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
         self.env = {

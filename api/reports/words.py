@@ -64,6 +64,7 @@ ACTIONS: dict[str, str] = {
     "case.created": "立案登记 / case created",
     "evidence.intake": "提取入库 / intake",
     "evidence.intake_refused": "拒绝入库 / intake refused",
+    "evidence.upload_abandoned": "上传中止（过期） / upload abandoned",
     "evidence.view": "查阅 / viewed",
     "evidence.download": "下载 / downloaded",
     "evidence.verification": "完整性核验 / verification",

@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any, BinaryIO
 
 from pydantic import ValidationError
+from sqlmodel import Session
 
 from api.authz import authorize, visible_case
 from api.context import AppContext
@@ -71,6 +72,10 @@ def parse_metadata(raw: bytes | str | None) -> IntakeMetadata:
     return meta.model_copy(
         update={"declared_digests": declared, "declared_container_digests": container}
     )
+
+
+Within = Callable[[Session, str], None]
+"""Work done inside an intake's commit transaction, given the new item's id."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -200,11 +205,12 @@ def commit_intake(
     content_type: str | None,
     head: bytes = b"",
     tail: bytes = b"",
+    within: Within | None = None,
 ) -> Committed:
     """One stored file: an opaque file, or a single-segment EWF image (by its signature)."""
     name = prepared.meta.filename if prepared.meta.filename is not None else (filename or "")
     part = StoredPart(index=1, name=name, stored=stored, head=head, tail=tail)
-    return commit_parts(ctx, prepared, [part], content_type=content_type)
+    return commit_parts(ctx, prepared, [part], content_type=content_type, within=within)
 
 
 def commit_parts(
@@ -214,6 +220,7 @@ def commit_parts(
     *,
     content_type: str | None,
     keep_parts: Callable[[Exception], bool] = lambda e: False,
+    within: Within | None = None,
 ) -> Committed:
     """Examine both levels, compare declared digests, lock every part, then commit row +
     INTAKE entry together.
@@ -221,9 +228,11 @@ def commit_parts(
     If anything fails after the store created an object, the object is recorded as
     unreferenced (ledger entry, else the register file) before the failure is reported,
     unless ``keep_parts`` says the parts stay in use (an open multi-part session).
+    ``within`` runs in the commit's transaction with the new item's id (a caller's own row
+    changes with the record, or not at all).
     """
     try:
-        return _commit_intake(ctx, prepared, parts, content_type=content_type)
+        return _commit_intake(ctx, prepared, parts, content_type=content_type, within=within)
     except Exception as e:
         if not keep_parts(e):
             for part in parts:
@@ -381,6 +390,16 @@ def _examine(ctx: AppContext, prepared: PreparedIntake, parts: Sequence[StoredPa
     return _Examined(fmt=fmt, size=size, digests=digests, image=image)
 
 
+def check_declared_file(
+    ctx: AppContext, prepared: PreparedIntake, digests: dict[str, str], size: int
+) -> None:
+    """An opaque file's declared digests against its computed ones: a mismatch is refused
+    (and recorded) exactly as the intake refuses it."""
+    _check_declared(
+        ctx, prepared, _Examined(fmt=ImageFormat.FILE, size=size, digests=digests, image=None)
+    )
+
+
 def _check_declared(ctx: AppContext, prepared: PreparedIntake, examined: _Examined) -> None:
     meta = prepared.meta
     container = examined.digests
@@ -432,6 +451,7 @@ def _commit_intake(
     parts: Sequence[StoredPart],
     *,
     content_type: str | None,
+    within: Within | None = None,
 ) -> Committed:
     meta = prepared.meta
     examined = _examine(ctx, prepared, parts)
@@ -525,5 +545,7 @@ def _commit_intake(
                 intake_seq=sealed.seq,
             )
         )
+        if within is not None:
+            within(session, evidence_id)
         session.commit()
     return Committed(evidence_id=evidence_id, warnings=[d.warning() for d in duplicates])

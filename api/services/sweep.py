@@ -18,7 +18,7 @@ from datetime import timedelta
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.context import AppContext
-from api.services import orphans
+from api.services import orphans, uploads
 from custody.errors import CustodyError
 from custody.ledger import utc_now
 from storage.base import SweepResult
@@ -30,6 +30,7 @@ log = logging.getLogger("custody.sweep")
 class SweepReport:
     staging: SweepResult
     registered: int  # unreferenced objects newly put on the ledger
+    uploads_expired: int = 0  # resumable uploads abandoned (evidence.upload_abandoned)
 
     def to_json(self) -> dict[str, int]:
         return {
@@ -37,6 +38,7 @@ class SweepReport:
             "uploads_aborted": self.staging.uploads_aborted,
             "bytes_freed": self.staging.bytes_freed,
             "unreferenced_registered": self.registered,
+            "uploads_expired": self.uploads_expired,
         }
 
 
@@ -45,8 +47,9 @@ def sweep(ctx: AppContext) -> SweepReport:
     cutoff = utc_now() - timedelta(seconds=ctx.settings.staging_max_age_seconds)
     staging = ctx.store.sweep_staging(cutoff)
     registered = orphans.reconcile(ctx, cutoff)
-    report = SweepReport(staging=staging, registered=registered)
-    if staging.staging_removed or staging.uploads_aborted or registered:
+    expired = uploads.expire(ctx)
+    report = SweepReport(staging=staging, registered=registered, uploads_expired=expired)
+    if staging.staging_removed or staging.uploads_aborted or registered or expired:
         log.info("sweep: %s", report.to_json())
     return report
 

@@ -48,6 +48,8 @@ CHECKS = [
     response_schema_conformance,
 ]
 LOCKOUT = "/api/v1/accounts/{name}/revoke"
+# a tus PATCH body (api.routers.uploads) is bytes, sent as application/octet-stream is
+schemathesis.serializer.alias("application/offset+octet-stream", "application/octet-stream")
 
 
 @dataclass

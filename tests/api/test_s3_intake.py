@@ -148,3 +148,43 @@ def test_storage_stopped_mid_intake_gives_503_and_records_nothing(
     assert Action.INTAKE not in actions
     # And once storage is back, the same intake succeeds.
     assert intake(s3_client, tech).status_code == 201
+
+
+def test_resumable_tus_upload_is_taken_in_on_the_s3_backend(
+    s3_client: TestClient, s3_ctx: AppContext, tech: Actor
+) -> None:
+    """The staged file goes to the object store through the intake's own path."""
+    import base64
+    import hashlib
+
+    from api.services import uploads
+
+    tus = {**tech.headers, "Tus-Resumable": "1.0.0"}
+    meta = base64.b64encode(json.dumps({"case": "C-S3", "filename": "disk.img"}).encode())
+    r = s3_client.post(
+        "/api/v1/uploads",
+        headers={
+            **tus,
+            "Upload-Length": str(len(DATA)),
+            "Upload-Metadata": f"metadata {meta.decode()}",
+        },
+    )
+    assert r.status_code == 201, r.text
+    url = r.headers["location"]
+    half = len(DATA) // 2
+    for offset, chunk in ((0, DATA[:half]), (half, DATA[half:])):
+        r = s3_client.patch(
+            url,
+            content=chunk,
+            headers={
+                **tus,
+                "Upload-Offset": str(offset),
+                "Content-Type": "application/offset+octet-stream",
+            },
+        )
+        assert r.status_code in (200, 204), r.text
+    assert r.status_code == 200
+    ev = r.json()
+    assert ev["storage"] == "s3"
+    assert ev["digests"]["sha256"] == hashlib.sha256(DATA).hexdigest()
+    assert not uploads.staged_path(s3_ctx, url.rsplit("/", 1)[1]).exists()
