@@ -251,7 +251,8 @@ def download(
     For an image of several parts this is the parts joined in order, which the item's
     top-level digests describe; ``/parts/{index}/content`` serves one segment file.
     """
-    return _recorded_download(ctx, account, content.start(session, account, evidence_id, purpose))
+    serving = content.start(ctx, session, account, evidence_id, purpose)
+    return _recorded_download(ctx, account, serving)
 
 
 @router.get(
@@ -270,7 +271,7 @@ def download_part(
 ) -> Response:
     """Stream one stored part of an image (a segment file, as the imager wrote it), recorded
     like any download and checked against that part's digests in the INTAKE entry."""
-    serving = content.start(session, account, evidence_id, purpose, part=index)
+    serving = content.start(ctx, session, account, evidence_id, purpose, part=index)
     return _recorded_download(ctx, account, serving)
 
 

@@ -41,9 +41,11 @@ class Serving:
     delivery: Delivery
     copy_no: int | None
     part: int | None  # the part's index when one part is served
+    opened: Iterator[bytes]  # the first part, opened before anything was recorded
 
 
 def start(
+    ctx: AppContext,
     session: Session,
     account: Account,
     evidence_id: str,
@@ -53,8 +55,10 @@ def start(
 ) -> Serving:
     """Authorize, pick what is served, and commit the ``evidence.download`` entry.
 
-    Raises the authorization errors (403/404), PurposeRequired, or UnknownPart when the
-    item has no part ``part``.
+    Raises the authorization errors (403/404), PurposeRequired, UnknownPart when the item
+    has no part ``part``, or ObjectMissing (409) when its content is gone (disposed): the
+    first stored object is opened before the entry is written, so a refusal records no
+    download and is answered before the response begins.
     """
     row, _ = authorized_evidence(
         session, account, policy.Permission.EVIDENCE_DOWNLOAD, evidence_id, purpose=purpose
@@ -76,6 +80,7 @@ def start(
                 )
             )
         parts, filename, size, digests = (chosen,), chosen.name, chosen.size, chosen.digests
+    opened = ctx.store.open(parts[0].object_key, parts[0].object_version)
     delivery = Delivery(download_id=str(uuid.uuid4()), size=size)
     copy_no = secrecy.next_copy_number(session, row.case_number)  # 第 N 份, under the lock
     record_touch(
@@ -102,12 +107,14 @@ def start(
         delivery=delivery,
         copy_no=copy_no,
         part=part,
+        opened=opened,
     )
 
 
 def chunks(ctx: AppContext, serving: Serving) -> Iterator[bytes]:
-    """The served parts' bytes in order; each stored object is opened when reached."""
-    for p in serving.parts:
+    """The served parts' bytes in order; each later stored object is opened when reached."""
+    yield from serving.opened
+    for p in serving.parts[1:]:
         yield from ctx.store.open(p.object_key, p.object_version)
 
 

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -96,14 +97,33 @@ def staged_size(data_dir: Path) -> int:
     return max((p.stat().st_size for p in staged), default=0)
 
 
-@pytest.mark.timeout(120)
-def test_kill_9_at_60_percent_of_512_mib_then_restart_the_cli_resumes(tmp_path: Path) -> None:
+def backend_env(backend: str, request: pytest.FixtureRequest) -> dict[str, str]:
+    """The server's storage: the local WORM store, or S3 Object Lock on the test SeaweedFS."""
+    if backend == "local":
+        return {}
+    s3 = request.getfixturevalue("seaweed_s3")
+    return {
+        "CUSTODY_STORAGE": "s3",
+        "CUSTODY_S3_ENDPOINT": s3.endpoint,
+        "CUSTODY_S3_ACCESS_KEY": s3.access_key,
+        "CUSTODY_S3_SECRET_KEY": s3.secret_key,
+        "CUSTODY_S3_BUCKET": f"evidence-{uuid.uuid4().hex[:10]}",
+        "CUSTODY_S3_CREATE_BUCKET": "true",
+    }
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("backend", ["local", "s3"])
+def test_kill_9_at_60_percent_of_512_mib_then_restart_the_cli_resumes(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    storage = backend_env(backend, request)
     big = tmp_path / "disk.img"
     with big.open("wb") as f:
         for _ in range(SIZE // (16 * 1024 * 1024)):
             f.write(os.urandom(16 * 1024 * 1024))
     data_dir = tmp_path / "var"
-    server = Server(data_dir)
+    server = Server(data_dir, **storage)
     port = server.port
     try:
         tech = server.enrol("li.wei", role="technician", department="forensics")
@@ -119,7 +139,7 @@ def test_kill_9_at_60_percent_of_512_mib_then_restart_the_cli_resumes(tmp_path: 
         server.kill9()
         killed_at = staged_size(data_dir)
         assert killed_at < SIZE
-        server = Server(data_dir, port=port)
+        server = Server(data_dir, port=port, **storage)
         stdout, stderr = cli.communicate(timeout=120)
         assert cli.returncode == 0, stdout + stderr
         assert "resumed at " in stderr and f" of {SIZE} bytes (attempt " in stderr, stderr
@@ -135,6 +155,8 @@ def test_kill_9_at_60_percent_of_512_mib_then_restart_the_cli_resumes(tmp_path: 
         print(f"killed at {killed_at}, resumed {ev['resumed']}, sent {ev['bytes_sent']}")
         assert not list((data_dir / "uploads").glob("*.part"))  # the staged file is gone
         r = server.cli("evidence", "show", ev["id"], "--json", token=tech)
-        assert json.loads(r.stdout)["digests"]["sha256"] == expected
+        shown = json.loads(r.stdout)
+        assert shown["digests"]["sha256"] == expected
+        assert shown["storage"] == ("s3" if backend == "s3" else "local")
     finally:
         server.stop()

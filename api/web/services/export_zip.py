@@ -70,7 +70,7 @@ def read_content(
 ) -> Path:
     """One item's bytes (or one part's) as the download routes serve them: authorized,
     recorded before and after, checked against the recorded digests."""
-    serving = content.start(session, account, str(item["id"]), purpose, part=part)
+    serving = content.start(ctx, session, account, str(item["id"]), purpose, part=part)
     delivery = serving.delivery
 
     def counted() -> Iterator[bytes]:
