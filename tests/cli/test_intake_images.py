@@ -65,3 +65,19 @@ def test_path_in_parent_without_a_parent_is_refused_before_any_upload(
     assert result.exit_code == 2, result.output
     assert "--path-in-parent needs --parent" in result.output
     assert served.uploads() == 0
+
+
+def test_resumable_intake_of_an_e01_is_an_image_with_media_digests(
+    served: Served, tmp_path: Path
+) -> None:
+    served.create_case("FOR-18")
+    img = acquire(tmp_path, compression="deflate:fast")
+    assert len(img.segments) == 1
+    args = ["intake", str(img.segments[0]), "--case", "FOR-18", "--md5", img.md5]
+    result = served.cli(*args, "--resumable", "--json")
+    assert result.exit_code == 0, result.output
+    ev = json.loads(result.stdout)
+    assert ev["format"] == "ewf"
+    assert ev["image"]["digests"]["md5"] == md5sum(img.raw)
+    assert ev["image"]["stored_digests"]["md5"] == img.md5
+    assert served.uploads() == 0  # it went over tus, not the raw-body route
